@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * ddemux - demultiplexing-principle enforcement between security domains
+ *
+ * The address-set model, the pure policy decisions and the registry API.
+ * Everything declared here is free of hooks: ddemux_policy.c holds no
+ * state at all and ddemux_table.c only its own, so both run unchanged
+ * under KUnit (UML) and in the module.
+ */
+#ifndef _DDEMUX_H
+#define _DDEMUX_H
+
+#include <linux/types.h>
+#include <linux/in6.h>
+#include <linux/uidgid.h>
+#include <linux/spinlock.h>
+#include <linux/rhashtable-types.h>
+#include <linux/atomic.h>
+#include <linux/list.h>
+
+/* Transport protocols whose port (or echo ident) spaces ddemux guards. */
+enum ddemux_proto {
+	DDEMUX_TCP,
+	DDEMUX_UDP,
+	DDEMUX_UDPLITE,
+	DDEMUX_PING,		/* ICMP and ICMPv6 echo: one ident space */
+	DDEMUX_NPROTO,
+};
+
+/* Which packet families an address set receives. */
+#define DDEMUX_FAM_V4		BIT(0)
+#define DDEMUX_FAM_V6		BIT(1)
+#define DDEMUX_FAM_DUAL		(DDEMUX_FAM_V4 | DDEMUX_FAM_V6)
+
+/* Socket state as far as demultiplexing is concerned. */
+enum ddemux_state {
+	DDEMUX_BOUND,		/* has a port, neither listening nor connected */
+	DDEMUX_LISTEN,		/* TCP listener */
+	DDEMUX_CONNECTED,	/* has a remote address (TCP or datagram) */
+};
+
+/* Opt-ins and origin flags of an address set. */
+#define DDEMUX_REUSEADDR	BIT(0)	/* SO_REUSEADDR */
+#define DDEMUX_REUSEPORT	BIT(1)	/* SO_REUSEPORT */
+#define DDEMUX_KERNEL		BIT(2)	/* kernel socket (informational) */
+#define DDEMUX_CHILD		BIT(3)	/* accept()ed TCP child */
+#define DDEMUX_OPTIN		(DDEMUX_REUSEADDR | DDEMUX_REUSEPORT)
+
+/* Owner domain of a socket: the sysctl "domain" selects what counts. */
+#define DDEMUX_DOM_UID		BIT(0)
+#define DDEMUX_DOM_CGROUP	BIT(1)
+#define DDEMUX_DOM_ALL		(DDEMUX_DOM_UID | DDEMUX_DOM_CGROUP)
+
+struct ddemux_domain {
+	kuid_t uid;		/* global kuid of the socket's owner */
+	u64 cgid;		/* cgroup v2 id the socket was created in */
+};
+
+/**
+ * struct ddemux_aset - the addresses one socket may validly receive
+ * @laddr: local address; all-zero is the wildcard.  IPv4 addresses are
+ *	stored v4-mapped (::ffff:a.b.c.d) so that one comparison serves both
+ *	families.  A set holds at most one specific local address, and a
+ *	specific address belongs to exactly one family.
+ * @raddr: remote address; all-zero means any remote.
+ * @dom: owner domain.
+ * @dev: bound device ifindex, 0 for any.
+ * @lport: local port, or the echo ident for %DDEMUX_PING (host order).
+ * @rport: remote port, 0 for any (host order); always 0 for ping.
+ * @proto: &enum ddemux_proto.
+ * @fam: %DDEMUX_FAM_* bits: v4 and/or v6 packets are received.  A
+ *	dual-stack IPv6 socket (v6only=0, wildcard) carries both bits.
+ * @state: &enum ddemux_state.
+ * @flags: %DDEMUX_REUSEADDR, %DDEMUX_REUSEPORT, %DDEMUX_KERNEL, ...
+ *
+ * A packet address (proto, family, local addr:port, remote addr:port,
+ * ingress device) is in the set when every field matches or the set has
+ * a wildcard there.
+ */
+struct ddemux_aset {
+	struct in6_addr laddr;
+	struct in6_addr raddr;
+	struct ddemux_domain dom;
+	int dev;
+	u16 lport;
+	u16 rport;
+	u8 proto;
+	u8 fam;
+	u8 state;
+	u8 flags;
+};
+
+/**
+ * struct ddemux_paddr - one packet address, seen from the receiving socket
+ * @laddr: destination address of the packet (specific; v4 stored mapped)
+ * @raddr: source address of the packet (v4 stored mapped)
+ * @lport: destination port, or echo ident
+ * @rport: source port (0 for echo)
+ * @dev: ingress device, 0 if unknown
+ * @proto: &enum ddemux_proto
+ * @fam: %DDEMUX_FAM_V4 or %DDEMUX_FAM_V6 (exactly one)
+ */
+struct ddemux_paddr {
+	struct in6_addr laddr;
+	struct in6_addr raddr;
+	int dev;
+	u16 lport;
+	u16 rport;
+	u8 proto;
+	u8 fam;
+};
+
+/**
+ * struct ddemux_pkt - an outbound packet as it appears on the wire
+ * @saddr: source address (v4 stored mapped, 0.0.0.0 as all-zero)
+ * @daddr: destination address
+ * @sport: source port, or the echo ident of an echo request
+ * @dport: destination port (0 for echo)
+ * @proto: &enum ddemux_proto
+ * @fam: %DDEMUX_FAM_V4 or %DDEMUX_FAM_V6 (exactly one)
+ */
+struct ddemux_pkt {
+	struct in6_addr saddr;
+	struct in6_addr daddr;
+	u16 sport;
+	u16 dport;
+	u8 proto;
+	u8 fam;
+};
+
+/* Enforcement mode (sysctl net.ddemux.mode). */
+enum ddemux_mode {
+	DDEMUX_MODE_OFF,
+	DDEMUX_MODE_AUDIT,
+	DDEMUX_MODE_ENFORCE,
+};
+
+enum ddemux_verdict {
+	DDEMUX_ALLOW,		/* no conflict */
+	DDEMUX_AUDIT,		/* a conflict, allowed because of the mode */
+	DDEMUX_DENY,		/* a conflict, refused */
+};
+
+/* Why a decision came out the way it did; printed in every log line. */
+enum ddemux_reason {
+	DDEMUX_R_NO_OVERLAP,	/* no address in common */
+	DDEMUX_R_SAME_DOMAIN,	/* same domain: the kernel's own rules apply */
+	DDEMUX_R_SHARED,	/* share rule and every socket opted in */
+	DDEMUX_R_CROSS_DOMAIN,	/* overlap with another domain, no share rule */
+	DDEMUX_R_NOT_OPTED_IN,	/* share rule, but a socket did not opt in */
+	DDEMUX_R_NREASONS,
+};
+
+const char *ddemux_reason_name(enum ddemux_reason r);
+const char *ddemux_proto_name(enum ddemux_proto p);
+const char *ddemux_state_name(enum ddemux_state s);
+
+/*
+ * Share rules: administrator opt-in for cross-domain overlap on a port.
+ * Three rule spaces (tcp, udp - which also covers UDP-Lite -, ping), each
+ * a sorted list of disjoint, non-adjacent port ranges.  The object is
+ * immutable once published; writers build a new one and swap it in.
+ */
+enum ddemux_share_proto {
+	DDEMUX_SHARE_TCP,
+	DDEMUX_SHARE_UDP,
+	DDEMUX_SHARE_PING,
+	DDEMUX_SHARE_NPROTO,
+};
+
+#define DDEMUX_SHARES_MAX	64	/* ranges per protocol */
+#define DDEMUX_SHARES_WRITE_MAX	4096	/* bytes per write() */
+
+struct ddemux_port_range {
+	u16 lo;
+	u16 hi;
+};
+
+struct ddemux_shares {
+	unsigned int nr[DDEMUX_SHARE_NPROTO];
+	struct ddemux_port_range r[DDEMUX_SHARE_NPROTO][DDEMUX_SHARES_MAX];
+};
+
+bool ddemux_shares_cover(const struct ddemux_shares *s, enum ddemux_proto p,
+			 u16 port);
+int ddemux_shares_apply(struct ddemux_shares *s, const char *buf, size_t len);
+int ddemux_shares_format(const struct ddemux_shares *s, char *buf,
+			 size_t size);
+
+/* A snapshot of the policy knobs of one network namespace. */
+struct ddemux_policy {
+	u8 mode;		/* &enum ddemux_mode */
+	u8 domain;		/* DDEMUX_DOM_* mask, never 0 */
+	const struct ddemux_shares *shares;	/* may be NULL: no rules */
+};
+
+bool ddemux_overlap(const struct ddemux_aset *a, const struct ddemux_aset *b);
+bool ddemux_same_domain(const struct ddemux_domain *a,
+			const struct ddemux_domain *b, u8 domain_mask);
+enum ddemux_verdict ddemux_decide(const struct ddemux_policy *pol,
+				  const struct ddemux_aset *new,
+				  const struct ddemux_aset *old,
+				  enum ddemux_reason *reason);
+bool ddemux_contains(const struct ddemux_aset *set,
+		     const struct ddemux_paddr *pa);
+void ddemux_reply_of(const struct ddemux_pkt *out, struct ddemux_paddr *reply);
+bool ddemux_reply_in_set(const struct ddemux_pkt *out,
+			 const struct ddemux_aset *set);
+
+/* Address helpers shared by the policy, the hooks and the tests. */
+void ddemux_addr_set_v4(struct in6_addr *a, __be32 v4);
+bool ddemux_addr_any(const struct in6_addr *a);
+bool ddemux_addr_is_v4(const struct in6_addr *a);
+void ddemux_aset_set_local(struct ddemux_aset *s, int family, __be32 v4,
+			   const struct in6_addr *v6, bool v6only);
+void ddemux_aset_set_remote(struct ddemux_aset *s, int family, __be32 v4,
+			    const struct in6_addr *v6, u16 port);
+void ddemux_aset_normalise(struct ddemux_aset *s);
+int ddemux_aset_format(const struct ddemux_aset *s, char *buf, size_t size);
+
+/*
+ * The registry: the address sets of one network namespace.
+ *
+ * Entries are keyed by their owner (the struct sock pointer, never
+ * dereferenced here) and grouped by (protocol, port) so that a check
+ * touches only the sockets on that port.  All writers serialise on
+ * @lock; readers walk the port lists under RCU without it.
+ */
+struct ddemux_registry {
+	spinlock_t lock;			/* serialises every writer */
+	struct rhashtable ports;	/* (proto, port) -> struct ddemux_port */
+	struct rhashtable owners;	/* owner -> struct ddemux_entry */
+	struct list_head port_list;	/* every port node; under lock */
+	unsigned int nr;		/* entries, pending included; under lock */
+	unsigned int max;		/* bound on @nr */
+	atomic64_t full;		/* claims not recorded: @max reached */
+	atomic64_t nomem;		/* claims not recorded: allocation failed */
+	bool dead;			/* torn down; under lock */
+};
+
+/* Flags for ddemux_reg_claim(). */
+#define DDEMUX_CLAIM_PENDING	BIT(0)	/* reserve, the kernel has not hashed yet */
+#define DDEMUX_CLAIM_FORCE	BIT(1)	/* record even if the verdict is DENY */
+
+/**
+ * struct ddemux_conflict - what a claim collided with (for the log)
+ * @holder: the first conflicting address set
+ * @holder_pid: tgid recorded when the holder claimed its set
+ * @holder_pending: the holder's claim is still pending
+ * @reason: the reason of the verdict
+ * @unrecorded: the claim was allowed but not recorded (full or no memory)
+ */
+struct ddemux_conflict {
+	struct ddemux_aset holder;
+	u32 holder_pid;
+	bool holder_pending;
+	enum ddemux_reason reason;
+	bool unrecorded;
+};
+
+/* One row of a registry snapshot. */
+struct ddemux_snap_row {
+	struct ddemux_aset set;
+	u32 pid;
+	bool pending;
+};
+
+int ddemux_reg_init(struct ddemux_registry *reg, unsigned int max);
+void ddemux_reg_destroy(struct ddemux_registry *reg);
+enum ddemux_verdict ddemux_reg_claim(struct ddemux_registry *reg,
+				     const void *owner,
+				     const struct ddemux_aset *set, u32 pid,
+				     unsigned int flags,
+				     const struct ddemux_policy *pol,
+				     struct ddemux_conflict *c);
+bool ddemux_reg_release(struct ddemux_registry *reg, const void *owner);
+bool ddemux_reg_get(struct ddemux_registry *reg, const void *owner,
+		    struct ddemux_aset *set, bool *pending);
+bool ddemux_reg_find_other(struct ddemux_registry *reg,
+			   const struct ddemux_paddr *pa,
+			   const struct ddemux_domain *dom, u8 domain_mask,
+			   struct ddemux_aset *found);
+unsigned int ddemux_reg_count(struct ddemux_registry *reg);
+int ddemux_reg_snapshot(struct ddemux_registry *reg,
+			struct ddemux_snap_row **rows, unsigned int *nr);
+
+#endif /* _DDEMUX_H */
