@@ -1,0 +1,638 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * ddemux - pure decisions: overlap, sharing, reply-in-set, share rules
+ *
+ * Nothing here takes a lock, allocates or looks at a socket: every
+ * function is a function of its arguments, which is what lets KUnit test
+ * the whole rule set under UML.
+ */
+#include <linux/kernel.h>
+#include <linux/errno.h>
+#include <linux/string.h>
+#include <linux/ctype.h>
+#include <net/ipv6.h>
+
+#include "ddemux.h"
+
+static const char *const reason_names[DDEMUX_R_NREASONS] = {
+	[DDEMUX_R_NO_OVERLAP] = "no-overlap",
+	[DDEMUX_R_SAME_DOMAIN] = "same-domain",
+	[DDEMUX_R_SHARED] = "shared",
+	[DDEMUX_R_CROSS_DOMAIN] = "cross-domain",
+	[DDEMUX_R_NOT_OPTED_IN] = "share-rule-without-opt-in",
+};
+
+const char *ddemux_reason_name(enum ddemux_reason r)
+{
+	return (unsigned int)r < DDEMUX_R_NREASONS ? reason_names[r] : "?";
+}
+
+static const char *const proto_names[DDEMUX_NPROTO] = {
+	[DDEMUX_TCP] = "tcp",
+	[DDEMUX_UDP] = "udp",
+	[DDEMUX_UDPLITE] = "udplite",
+	[DDEMUX_PING] = "ping",
+};
+
+const char *ddemux_proto_name(enum ddemux_proto p)
+{
+	return (unsigned int)p < DDEMUX_NPROTO ? proto_names[p] : "?";
+}
+
+const char *ddemux_state_name(enum ddemux_state s)
+{
+	switch (s) {
+	case DDEMUX_BOUND:
+		return "bound";
+	case DDEMUX_LISTEN:
+		return "listen";
+	case DDEMUX_CONNECTED:
+		return "connected";
+	}
+	return "?";
+}
+
+/* Store an IPv4 address: 0.0.0.0 becomes the all-zero wildcard. */
+void ddemux_addr_set_v4(struct in6_addr *a, __be32 v4)
+{
+	if (v4)
+		ipv6_addr_set_v4mapped(v4, a);
+	else
+		memset(a, 0, sizeof(*a));
+}
+
+bool ddemux_addr_any(const struct in6_addr *a)
+{
+	return ipv6_addr_any(a);
+}
+
+bool ddemux_addr_is_v4(const struct in6_addr *a)
+{
+	return ipv6_addr_v4mapped(a);
+}
+
+/* Wildcard-aware address match: either side unspecified, or equal. */
+static bool addr_match(const struct in6_addr *a, const struct in6_addr *b)
+{
+	return ipv6_addr_any(a) || ipv6_addr_any(b) || ipv6_addr_equal(a, b);
+}
+
+/**
+ * ddemux_aset_set_local - the local part of a set, from socket fields
+ * @s: the set
+ * @family: the socket's family, AF_INET or AF_INET6
+ * @v4: inet_rcv_saddr (AF_INET)
+ * @v6: sk_v6_rcv_saddr (AF_INET6)
+ * @v6only: ipv6_only_sock()
+ *
+ * An AF_INET6 socket bound to a v4-mapped address receives IPv4 only
+ * (its inet_rcv_saddr is that IPv4 address); bound to :: it receives
+ * IPv6, and IPv4 too unless v6only; bound to any other address, IPv6
+ * only (the kernel forces v6only).  Its inet_rcv_saddr is not used: for
+ * a specific IPv6 address it is a placeholder (LOOPBACK4_IPV6).
+ */
+void ddemux_aset_set_local(struct ddemux_aset *s, int family, __be32 v4,
+			   const struct in6_addr *v6, bool v6only)
+{
+	if (family == AF_INET) {
+		s->fam = DDEMUX_FAM_V4;
+		ddemux_addr_set_v4(&s->laddr, v4);
+	} else if (ipv6_addr_v4mapped(v6)) {
+		s->fam = DDEMUX_FAM_V4;
+		ddemux_addr_set_v4(&s->laddr, v6->s6_addr32[3]);
+	} else if (ipv6_addr_any(v6)) {
+		s->fam = v6only ? DDEMUX_FAM_V6 : DDEMUX_FAM_DUAL;
+		memset(&s->laddr, 0, sizeof(s->laddr));
+	} else {
+		s->fam = DDEMUX_FAM_V6;
+		s->laddr = *v6;
+	}
+}
+
+/**
+ * ddemux_aset_set_remote - the remote part of a set, from socket fields
+ * @s: the set
+ * @family: AF_INET or AF_INET6
+ * @v4: inet_daddr (AF_INET)
+ * @v6: sk_v6_daddr (AF_INET6; v4-mapped for an IPv4 peer)
+ * @port: remote port, host order, 0 if none
+ *
+ * Call ddemux_aset_normalise() afterwards: a remote address narrows the
+ * set to the remote's family.
+ */
+void ddemux_aset_set_remote(struct ddemux_aset *s, int family, __be32 v4,
+			    const struct in6_addr *v6, u16 port)
+{
+	if (family == AF_INET)
+		ddemux_addr_set_v4(&s->raddr, v4);
+	else if (ipv6_addr_v4mapped(v6))
+		ddemux_addr_set_v4(&s->raddr, v6->s6_addr32[3]);
+	else
+		s->raddr = *v6;
+	s->rport = port;
+}
+
+/*
+ * Bring a set into the canonical form the overlap test relies on: the
+ * mapped form of 0.0.0.0 is the wildcard, a specific address pins the set
+ * to its family, ping has no remote ident.
+ */
+void ddemux_aset_normalise(struct ddemux_aset *s)
+{
+	if (ipv6_addr_v4mapped(&s->laddr) && !s->laddr.s6_addr32[3])
+		memset(&s->laddr, 0, sizeof(s->laddr));
+	if (ipv6_addr_v4mapped(&s->raddr) && !s->raddr.s6_addr32[3])
+		memset(&s->raddr, 0, sizeof(s->raddr));
+
+	if (!ipv6_addr_any(&s->laddr))
+		s->fam &= ipv6_addr_v4mapped(&s->laddr) ? DDEMUX_FAM_V4 :
+							  DDEMUX_FAM_V6;
+	if (!ipv6_addr_any(&s->raddr))
+		s->fam &= ipv6_addr_v4mapped(&s->raddr) ? DDEMUX_FAM_V4 :
+							  DDEMUX_FAM_V6;
+	if (s->proto == DDEMUX_PING)
+		s->rport = 0;
+}
+
+/**
+ * ddemux_overlap - do two address sets share a packet address?
+ * @a: one set (normalised)
+ * @b: the other set (normalised)
+ *
+ * The sets are products of per-field sets, and a specific address always
+ * lies in the set's only family, so the intersection is non-empty exactly
+ * when every field intersects: same protocol and port, a common family,
+ * compatible local and remote addresses, remote ports and devices.
+ * Different devices never overlap; a device-bound set and an unbound one
+ * do, since the unbound one also receives on that device.
+ */
+bool ddemux_overlap(const struct ddemux_aset *a, const struct ddemux_aset *b)
+{
+	if (a->proto != b->proto || a->lport != b->lport)
+		return false;
+	if (!(a->fam & b->fam))
+		return false;
+	if (a->dev && b->dev && a->dev != b->dev)
+		return false;
+	if (!addr_match(&a->laddr, &b->laddr))
+		return false;
+	if (!addr_match(&a->raddr, &b->raddr))
+		return false;
+	if (a->rport && b->rport && a->rport != b->rport)
+		return false;
+	return true;
+}
+
+bool ddemux_same_domain(const struct ddemux_domain *a,
+			const struct ddemux_domain *b, u8 domain_mask)
+{
+	if ((domain_mask & DDEMUX_DOM_UID) && !uid_eq(a->uid, b->uid))
+		return false;
+	if ((domain_mask & DDEMUX_DOM_CGROUP) && a->cgid != b->cgid)
+		return false;
+	return true;
+}
+
+/**
+ * ddemux_decide - may @new coexist with the existing set @old?
+ * @pol: the namespace's policy
+ * @new: the set being claimed
+ * @old: a set already held
+ * @reason: out, why
+ *
+ * Same domain: ddemux has no objection and the kernel's own conflict
+ * rules (which run after ours) decide, so single-domain behaviour is
+ * exactly stock Linux.  Different domains: refused unless a share rule
+ * covers the port and both sockets opted in.  The mode then turns a
+ * refusal into an audited allowance (audit) or nothing at all (off).
+ */
+enum ddemux_verdict ddemux_decide(const struct ddemux_policy *pol,
+				  const struct ddemux_aset *new,
+				  const struct ddemux_aset *old,
+				  enum ddemux_reason *reason)
+{
+	if (!ddemux_overlap(new, old)) {
+		*reason = DDEMUX_R_NO_OVERLAP;
+		return DDEMUX_ALLOW;
+	}
+	if (ddemux_same_domain(&new->dom, &old->dom, pol->domain)) {
+		*reason = DDEMUX_R_SAME_DOMAIN;
+		return DDEMUX_ALLOW;
+	}
+	if (pol->shares && ddemux_shares_cover(pol->shares, new->proto,
+					       new->lport)) {
+		if ((new->flags & DDEMUX_OPTIN) && (old->flags & DDEMUX_OPTIN)) {
+			*reason = DDEMUX_R_SHARED;
+			return DDEMUX_ALLOW;
+		}
+		*reason = DDEMUX_R_NOT_OPTED_IN;
+	} else {
+		*reason = DDEMUX_R_CROSS_DOMAIN;
+	}
+
+	switch (pol->mode) {
+	case DDEMUX_MODE_OFF:
+		return DDEMUX_ALLOW;
+	case DDEMUX_MODE_AUDIT:
+		return DDEMUX_AUDIT;
+	default:
+		return DDEMUX_DENY;
+	}
+}
+
+/**
+ * ddemux_contains - is a packet address in an address set?
+ * @set: the set (normalised)
+ * @pa: the packet address; a zero @pa->dev means "any device"
+ */
+bool ddemux_contains(const struct ddemux_aset *set,
+		     const struct ddemux_paddr *pa)
+{
+	if (set->proto != pa->proto || set->lport != pa->lport)
+		return false;
+	if (!(set->fam & pa->fam))
+		return false;
+	if (!ipv6_addr_any(&set->laddr) &&
+	    !ipv6_addr_equal(&set->laddr, &pa->laddr))
+		return false;
+	if (!ipv6_addr_any(&set->raddr) &&
+	    !ipv6_addr_equal(&set->raddr, &pa->raddr))
+		return false;
+	if (set->rport && set->rport != pa->rport)
+		return false;
+	if (set->dev && pa->dev && set->dev != pa->dev)
+		return false;
+	return true;
+}
+
+/**
+ * ddemux_reply_of - the address a reply to @out arrives at
+ * @out: the outbound packet
+ * @reply: out, the reply's packet address as its receiver sees it
+ *
+ * A reply swaps source and destination: it arrives at out's source
+ * address and port (for echo: carries the request's ident) and comes
+ * from out's destination.  The ingress device of the reply is unknown
+ * (routing may be asymmetric), so it is left as "any".
+ */
+void ddemux_reply_of(const struct ddemux_pkt *out, struct ddemux_paddr *reply)
+{
+	memset(reply, 0, sizeof(*reply));
+	reply->laddr = out->saddr;
+	reply->raddr = out->daddr;
+	reply->lport = out->sport;
+	reply->rport = out->proto == DDEMUX_PING ? 0 : out->dport;
+	reply->proto = out->proto;
+	reply->fam = out->fam;
+}
+
+/* Rule 3: would the reply to @out be in the sender's own @set? */
+bool ddemux_reply_in_set(const struct ddemux_pkt *out,
+			 const struct ddemux_aset *set)
+{
+	struct ddemux_paddr reply;
+
+	ddemux_reply_of(out, &reply);
+	return ddemux_contains(set, &reply);
+}
+
+static int fmt_addr(char *buf, size_t size, const struct in6_addr *a, u8 fam)
+{
+	if (ipv6_addr_any(a)) {
+		if (fam == DDEMUX_FAM_V4)
+			return scnprintf(buf, size, "0.0.0.0");
+		if (fam == DDEMUX_FAM_V6)
+			return scnprintf(buf, size, "[::]");
+		return scnprintf(buf, size, "*");
+	}
+	if (ipv6_addr_v4mapped(a))
+		return scnprintf(buf, size, "%pI4", &a->s6_addr32[3]);
+	return scnprintf(buf, size, "[%pI6c]", a);
+}
+
+/**
+ * ddemux_aset_format - print a set for a log line
+ * @s: the set
+ * @buf: output
+ * @size: size of @buf
+ *
+ * Prints "PROTO LOCAL:PORT REMOTE:PORT [dev=N]", where a dual-stack
+ * wildcard is "*", the IPv4 and IPv6 wildcards are "0.0.0.0" and "[::]"
+ * and an unconnected remote is "*:*".  Returns the length printed.
+ */
+int ddemux_aset_format(const struct ddemux_aset *s, char *buf, size_t size)
+{
+	int n;
+
+	n = scnprintf(buf, size, "%s ", ddemux_proto_name(s->proto));
+	n += fmt_addr(buf + n, size - n, &s->laddr, s->fam);
+	n += scnprintf(buf + n, size - n, ":%u ", s->lport);
+	if (ipv6_addr_any(&s->raddr))
+		n += scnprintf(buf + n, size - n, "*");
+	else
+		n += fmt_addr(buf + n, size - n, &s->raddr, s->fam);
+	if (s->rport)
+		n += scnprintf(buf + n, size - n, ":%u", s->rport);
+	else
+		n += scnprintf(buf + n, size - n, ":*");
+	if (s->dev)
+		n += scnprintf(buf + n, size - n, " dev=%d", s->dev);
+	return n;
+}
+
+/* ---- share rules ---------------------------------------------------- */
+
+static const char *const share_names[DDEMUX_SHARE_NPROTO] = {
+	[DDEMUX_SHARE_TCP] = "tcp",
+	[DDEMUX_SHARE_UDP] = "udp",
+	[DDEMUX_SHARE_PING] = "ping",
+};
+
+static enum ddemux_share_proto share_space(enum ddemux_proto p)
+{
+	switch (p) {
+	case DDEMUX_TCP:
+		return DDEMUX_SHARE_TCP;
+	case DDEMUX_PING:
+		return DDEMUX_SHARE_PING;
+	default:
+		return DDEMUX_SHARE_UDP;	/* UDP and UDP-Lite */
+	}
+}
+
+/* Binary search the sorted, disjoint ranges of one rule space. */
+bool ddemux_shares_cover(const struct ddemux_shares *s, enum ddemux_proto p,
+			 u16 port)
+{
+	enum ddemux_share_proto sp = share_space(p);
+	unsigned int lo = 0, hi = s->nr[sp];
+
+	while (lo < hi) {
+		unsigned int mid = lo + (hi - lo) / 2;
+		const struct ddemux_port_range *r = &s->r[sp][mid];
+
+		if (port < r->lo)
+			hi = mid;
+		else if (port > r->hi)
+			lo = mid + 1;
+		else
+			return true;
+	}
+	return false;
+}
+
+/* Add [lo, hi], merging with every range it overlaps or touches. */
+static int shares_add(struct ddemux_shares *s, enum ddemux_share_proto sp,
+		      u16 lo, u16 hi)
+{
+	struct ddemux_port_range *r = s->r[sp];
+	unsigned int n = s->nr[sp], i = 0, j;
+
+	/* skip ranges entirely below, and not adjacent to, [lo, hi] */
+	while (i < n && (u32)r[i].hi + 1 < lo)
+		i++;
+	/* absorb every range that overlaps or touches [lo, hi] */
+	j = i;
+	while (j < n && r[j].lo <= (u32)hi + 1) {
+		lo = min(lo, r[j].lo);
+		hi = max(hi, r[j].hi);
+		j++;
+	}
+	if (i == j) {
+		if (n == DDEMUX_SHARES_MAX)
+			return -ENOSPC;
+		memmove(&r[i + 1], &r[i], (n - i) * sizeof(*r));
+		s->nr[sp] = n + 1;
+	} else {
+		memmove(&r[i + 1], &r[j], (n - j) * sizeof(*r));
+		s->nr[sp] = n - (j - i) + 1;
+	}
+	r[i].lo = lo;
+	r[i].hi = hi;
+	return 0;
+}
+
+/* Remove [lo, hi]; -ENOENT if no port in it was shared. */
+static int shares_del(struct ddemux_shares *s, enum ddemux_share_proto sp,
+		      u16 lo, u16 hi)
+{
+	struct ddemux_port_range *r = s->r[sp];
+	unsigned int n = s->nr[sp], i = 0, k;
+	bool hit = false;
+
+	while (i < n) {
+		if (r[i].hi < lo || r[i].lo > hi) {
+			i++;
+			continue;
+		}
+		hit = true;
+		if (r[i].lo < lo && r[i].hi > hi) {
+			/* split in two */
+			if (n == DDEMUX_SHARES_MAX)
+				return -ENOSPC;
+			memmove(&r[i + 1], &r[i], (n - i) * sizeof(*r));
+			n++;
+			r[i].hi = lo - 1;
+			r[i + 1].lo = hi + 1;
+			i += 2;
+		} else if (r[i].lo < lo) {
+			r[i++].hi = lo - 1;
+		} else if (r[i].hi > hi) {
+			r[i++].lo = hi + 1;
+		} else {
+			for (k = i; k + 1 < n; k++)
+				r[k] = r[k + 1];
+			n--;
+		}
+	}
+	s->nr[sp] = n;
+	return hit ? 0 : -ENOENT;
+}
+
+/* A port: 1 to 5 decimal digits, no sign, value 1..65535. */
+static int parse_port(const char *t, size_t len, u16 *port)
+{
+	u32 v = 0;
+	size_t i;
+
+	if (!len || len > 5)
+		return -EINVAL;
+	for (i = 0; i < len; i++) {
+		if (!isdigit(t[i]))
+			return -EINVAL;
+		v = v * 10 + (t[i] - '0');
+	}
+	if (!v || v > 65535)
+		return -EINVAL;
+	*port = v;
+	return 0;
+}
+
+static int parse_range(const char *t, size_t len, u16 *lo, u16 *hi)
+{
+	const char *dash = memchr(t, '-', len);
+	int err;
+
+	if (!dash) {
+		err = parse_port(t, len, lo);
+		*hi = *lo;
+		return err;
+	}
+	err = parse_port(t, dash - t, lo);
+	if (!err)
+		err = parse_port(dash + 1, len - (dash - t) - 1, hi);
+	if (!err && *lo > *hi)
+		err = -EINVAL;
+	return err;
+}
+
+static bool tok_is(const char *t, size_t len, const char *word)
+{
+	return len == strlen(word) && !memcmp(t, word, len);
+}
+
+#define MAX_TOKENS 4
+
+/* Split one line into at most MAX_TOKENS blank-separated tokens. */
+static int tokenize(const char *line, size_t len, const char **tok,
+		    size_t *tlen)
+{
+	size_t i = 0;
+	int n = 0;
+
+	while (i < len) {
+		size_t start;
+
+		while (i < len && (line[i] == ' ' || line[i] == '\t'))
+			i++;
+		if (i == len)
+			break;
+		if (n == MAX_TOKENS)
+			return -EINVAL;
+		start = i;
+		while (i < len && line[i] != ' ' && line[i] != '\t')
+			i++;
+		tok[n] = line + start;
+		tlen[n] = i - start;
+		n++;
+	}
+	return n;
+}
+
+static int apply_line(struct ddemux_shares *s, const char *line, size_t len)
+{
+	const char *tok[MAX_TOKENS];
+	size_t tlen[MAX_TOKENS];
+	enum ddemux_share_proto sp;
+	bool add;
+	u16 lo, hi;
+	int n, err;
+
+	n = tokenize(line, len, tok, tlen);
+	if (n <= 0 || tok[0][0] == '#')
+		return n;	/* error, blank line or comment */
+
+	if (tok_is(tok[0], tlen[0], "flush")) {
+		if (n != 1)
+			return -EINVAL;
+		memset(s->nr, 0, sizeof(s->nr));
+		return 0;
+	}
+	if (tok_is(tok[0], tlen[0], "add"))
+		add = true;
+	else if (tok_is(tok[0], tlen[0], "del"))
+		add = false;
+	else
+		return -EINVAL;
+	if (n != 3)
+		return -EINVAL;
+
+	for (sp = 0; sp < DDEMUX_SHARE_NPROTO; sp++)
+		if (tok_is(tok[1], tlen[1], share_names[sp]))
+			break;
+	if (sp == DDEMUX_SHARE_NPROTO)
+		return -EINVAL;
+
+	err = parse_range(tok[2], tlen[2], &lo, &hi);
+	if (err)
+		return err;
+	return add ? shares_add(s, sp, lo, hi) : shares_del(s, sp, lo, hi);
+}
+
+/**
+ * ddemux_shares_apply - apply the commands of one write() to @s
+ * @s: a private copy of the rule set; changed even on error, so the
+ *	caller publishes it only when this returns 0
+ * @buf: the written bytes, not NUL-terminated
+ * @len: their number
+ *
+ * One command per line: "add PROTO PORT[-PORT]", "del PROTO PORT[-PORT]"
+ * or "flush", PROTO being tcp, udp or ping.  Blank lines and lines whose
+ * first word starts with '#' are ignored, so the output of
+ * ddemux_shares_format() can be written back.  Anything else -- an
+ * unknown word, a stray argument, a port outside 1..65535, a control
+ * character or a NUL byte -- is -EINVAL; more than DDEMUX_SHARES_MAX
+ * ranges in a protocol is -ENOSPC; a "del" that removes nothing is
+ * -ENOENT.
+ */
+int ddemux_shares_apply(struct ddemux_shares *s, const char *buf, size_t len)
+{
+	size_t i, start = 0;
+	int err;
+
+	if (!len || len > DDEMUX_SHARES_WRITE_MAX)
+		return -EINVAL;
+	for (i = 0; i < len; i++) {
+		unsigned char c = buf[i];
+
+		if (c != '\n' && c != '\t' && (c < 0x20 || c > 0x7e))
+			return -EINVAL;
+	}
+	for (i = 0; i <= len; i++) {
+		if (i < len && buf[i] != '\n')
+			continue;
+		err = apply_line(s, buf + start, i - start);
+		if (err < 0)
+			return err;
+		start = i + 1;
+	}
+	return 0;
+}
+
+/**
+ * ddemux_shares_format - print the rules as the commands that create them
+ * @s: the rules (may be NULL: none)
+ * @buf: output, NUL-terminated
+ * @size: size of @buf
+ *
+ * Returns the length, or -ENOSPC if @buf is too small.
+ */
+int ddemux_shares_format(const struct ddemux_shares *s, char *buf, size_t size)
+{
+	enum ddemux_share_proto sp;
+	size_t n = 0;
+	unsigned int i;
+
+	if (!size)
+		return -ENOSPC;
+	buf[0] = '\0';
+	if (!s)
+		return 0;
+	for (sp = 0; sp < DDEMUX_SHARE_NPROTO; sp++) {
+		for (i = 0; i < s->nr[sp]; i++) {
+			const struct ddemux_port_range *r = &s->r[sp][i];
+			int w;
+
+			if (r->lo == r->hi)
+				w = snprintf(buf + n, size - n, "add %s %u\n",
+					     share_names[sp], r->lo);
+			else
+				w = snprintf(buf + n, size - n, "add %s %u-%u\n",
+					     share_names[sp], r->lo, r->hi);
+			if ((size_t)w >= size - n)
+				return -ENOSPC;
+			n += w;
+		}
+	}
+	return n;
+}
