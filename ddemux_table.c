@@ -1,0 +1,460 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * ddemux - the registry of address sets of one network namespace
+ *
+ * Shape.  Every entry is one socket's address set.  Entries hang off a
+ * port node, one per (protocol, port) in use, so a check walks only the
+ * sockets on the port being claimed; port nodes live in an rhashtable
+ * keyed by (protocol << 16 | port).  A second rhashtable finds an entry
+ * by its owner (the socket pointer) for updates and removal.  Port nodes
+ * are also threaded on a plain list for the /proc snapshot.
+ *
+ * Locking.  Writers (claim, release, snapshot, destroy) serialise on
+ * reg->lock, taken with spin_lock_bh() because sockets are released from
+ * softirq context; under it they never sleep and allocate with
+ * GFP_ATOMIC.  The check of a claim and its insertion happen under
+ * one hold of the lock, so of two racing claims that overlap across
+ * domains exactly one is recorded.  Readers on the packet path
+ * (ddemux_reg_find_other) take only rcu_read_lock(): entries are
+ * immutable once published, except for the pending flag (READ_ONCE /
+ * WRITE_ONCE); a changed set is published as a new entry that replaces
+ * the old with hlist_replace_rcu(), and removed entries and port nodes
+ * are freed after a grace period with kfree_rcu().
+ *
+ * Memory.  An entry is 120 bytes (kmalloc-128); a port node is 56 bytes
+ * (kmalloc-64) shared by every entry on its port; the two rhashtables
+ * add one bucket pointer per element at their default load.
+ */
+#include <linux/kernel.h>
+#include <linux/slab.h>
+#include <linux/mm.h>
+#include <linux/rculist.h>
+#include <linux/rhashtable.h>
+#include <net/ipv6.h>
+
+#include "ddemux.h"
+
+struct ddemux_port {
+	struct rhash_head node;		/* in reg->ports */
+	u32 key;			/* proto << 16 | port */
+	unsigned int nr;		/* entries on this port */
+	struct hlist_head entries;	/* RCU list of struct ddemux_entry */
+	struct list_head all;		/* reg->port_list, under reg->lock */
+	struct rcu_head rcu;
+};
+
+struct ddemux_entry {
+	struct rhash_head node;		/* in reg->owners */
+	const void *owner;		/* the socket; never dereferenced */
+	struct hlist_node pnode;	/* in port->entries */
+	struct ddemux_aset set;
+	u32 pid;			/* tgid that claimed the set */
+	bool pending;			/* reserved, not yet committed */
+	struct rcu_head rcu;
+};
+
+static const struct rhashtable_params port_params = {
+	.key_len = sizeof(u32),
+	.key_offset = offsetof(struct ddemux_port, key),
+	.head_offset = offsetof(struct ddemux_port, node),
+	.automatic_shrinking = true,
+};
+
+static const struct rhashtable_params owner_params = {
+	.key_len = sizeof(const void *),
+	.key_offset = offsetof(struct ddemux_entry, owner),
+	.head_offset = offsetof(struct ddemux_entry, node),
+	.automatic_shrinking = true,
+};
+
+static u32 port_key(const struct ddemux_aset *s)
+{
+	return (u32)s->proto << 16 | s->lport;
+}
+
+static bool aset_equal(const struct ddemux_aset *a, const struct ddemux_aset *b)
+{
+	return ipv6_addr_equal(&a->laddr, &b->laddr) &&
+	       ipv6_addr_equal(&a->raddr, &b->raddr) &&
+	       uid_eq(a->dom.uid, b->dom.uid) && a->dom.cgid == b->dom.cgid &&
+	       a->dev == b->dev && a->lport == b->lport &&
+	       a->rport == b->rport && a->proto == b->proto &&
+	       a->fam == b->fam && a->state == b->state &&
+	       a->flags == b->flags;
+}
+
+/**
+ * ddemux_reg_init - set up an empty registry
+ * @reg: the registry
+ * @max: the most entries it will record (at least 1)
+ */
+int ddemux_reg_init(struct ddemux_registry *reg, unsigned int max)
+{
+	int err;
+
+	memset(reg, 0, sizeof(*reg));
+	spin_lock_init(&reg->lock);
+	INIT_LIST_HEAD(&reg->port_list);
+	reg->max = max ? max : 1;
+	err = rhashtable_init(&reg->ports, &port_params);
+	if (err)
+		return err;
+	err = rhashtable_init(&reg->owners, &owner_params);
+	if (err)
+		rhashtable_destroy(&reg->ports);
+	return err;
+}
+
+/**
+ * ddemux_reg_destroy - free every entry; the registry is dead afterwards
+ * @reg: the registry
+ *
+ * Process context.  Claims racing with this see the dead flag and record
+ * nothing; after the grace period no reader can still hold an entry.
+ */
+void ddemux_reg_destroy(struct ddemux_registry *reg)
+{
+	struct ddemux_port *port, *tmp;
+	struct ddemux_entry *e;
+	struct hlist_node *n;
+
+	spin_lock_bh(&reg->lock);
+	WRITE_ONCE(reg->dead, true);
+	spin_unlock_bh(&reg->lock);
+	synchronize_rcu();	/* no lock-free reader sees the tables now */
+
+	list_for_each_entry_safe(port, tmp, &reg->port_list, all) {
+		hlist_for_each_entry_safe(e, n, &port->entries, pnode)
+			kfree(e);
+		kfree(port);
+	}
+	INIT_LIST_HEAD(&reg->port_list);
+	reg->nr = 0;
+	rhashtable_destroy(&reg->owners);
+	rhashtable_destroy(&reg->ports);
+}
+
+/* Unlink an empty port node (under reg->lock), free it after a grace period. */
+static void port_remove(struct ddemux_registry *reg, struct ddemux_port *port)
+{
+	rhashtable_remove_fast(&reg->ports, &port->node, port_params);
+	list_del(&port->all);
+	kfree_rcu(port, rcu);
+}
+
+/* Unlink @e (under reg->lock) and free it after a grace period. */
+static void entry_remove(struct ddemux_registry *reg, struct ddemux_entry *e)
+{
+	u32 key = port_key(&e->set);
+	struct ddemux_port *port;
+
+	rhashtable_remove_fast(&reg->owners, &e->node, owner_params);
+	hlist_del_rcu(&e->pnode);
+	reg->nr--;
+	port = rhashtable_lookup_fast(&reg->ports, &key, port_params);
+	if (port && !--port->nr)
+		port_remove(reg, port);
+	kfree_rcu(e, rcu);
+}
+
+/*
+ * Check @set against every other entry on its port.  Returns the
+ * strongest verdict and describes the first refusal (or, when all is
+ * allowed, the most notable allowance) in @c.
+ */
+static enum ddemux_verdict check_port(struct ddemux_port *port,
+				      const void *owner,
+				      const struct ddemux_aset *set,
+				      const struct ddemux_policy *pol,
+				      struct ddemux_conflict *c)
+{
+	enum ddemux_verdict verdict = DDEMUX_ALLOW;
+	struct ddemux_entry *e;
+
+	if (!port)
+		return DDEMUX_ALLOW;
+	hlist_for_each_entry(e, &port->entries, pnode) {
+		enum ddemux_reason reason;
+		enum ddemux_verdict v;
+
+		if (e->owner == owner)
+			continue;
+		v = ddemux_decide(pol, set, &e->set, &reason);
+		if (v == DDEMUX_ALLOW) {
+			if (verdict == DDEMUX_ALLOW &&
+			    (reason == DDEMUX_R_SHARED ||
+			     (reason == DDEMUX_R_SAME_DOMAIN &&
+			      c->reason == DDEMUX_R_NO_OVERLAP)))
+				c->reason = reason;
+			continue;
+		}
+		if (verdict == DDEMUX_ALLOW) {
+			c->holder = e->set;
+			c->holder_pid = e->pid;
+			c->holder_pending = e->pending;
+			c->reason = reason;
+		}
+		verdict = v;
+		if (v == DDEMUX_DENY)
+			break;
+	}
+	return verdict;
+}
+
+/**
+ * ddemux_reg_claim - check an address set and record it, atomically
+ * @reg: the registry
+ * @owner: the claiming socket; it has at most one entry, which this
+ *	replaces
+ * @set: the address set (normalised)
+ * @pid: tgid to remember for the log lines of later conflicts
+ * @flags: %DDEMUX_CLAIM_PENDING records a reservation that conflicts
+ *	like any entry until a later claim without the flag commits it or
+ *	ddemux_reg_release() drops it; %DDEMUX_CLAIM_FORCE records the set
+ *	even when the verdict is DENY (for changes the kernel has already
+ *	made and that cannot fail)
+ * @pol: the policy to decide with
+ * @c: out, what the claim collided with; @c->unrecorded is set when the
+ *	set was allowed but not recorded because the registry is full
+ *	(counted in reg->full) or memory ran out (reg->nomem)
+ *
+ * Any context that may take a BH spinlock.  On DENY without
+ * %DDEMUX_CLAIM_FORCE nothing changes.
+ */
+enum ddemux_verdict ddemux_reg_claim(struct ddemux_registry *reg,
+				     const void *owner,
+				     const struct ddemux_aset *set, u32 pid,
+				     unsigned int flags,
+				     const struct ddemux_policy *pol,
+				     struct ddemux_conflict *c)
+{
+	bool pending = flags & DDEMUX_CLAIM_PENDING;
+	struct ddemux_entry *old, *e = NULL;
+	struct ddemux_port *port, *new_port = NULL;
+	enum ddemux_verdict verdict;
+	u32 key = port_key(set);
+
+	memset(c, 0, sizeof(*c));
+	c->reason = DDEMUX_R_NO_OVERLAP;
+
+	spin_lock_bh(&reg->lock);
+	if (reg->dead) {
+		verdict = DDEMUX_ALLOW;
+		c->unrecorded = true;
+		goto unlock;
+	}
+
+	port = rhashtable_lookup_fast(&reg->ports, &key, port_params);
+	verdict = check_port(port, owner, set, pol, c);
+	if (verdict == DDEMUX_DENY && !(flags & DDEMUX_CLAIM_FORCE))
+		goto unlock;
+
+	old = rhashtable_lookup_fast(&reg->owners, &owner, owner_params);
+	if (old && aset_equal(&old->set, set)) {
+		/* the commit of a reservation, or a repeated claim */
+		WRITE_ONCE(old->pending, pending);
+		old->pid = pid;
+		goto unlock;
+	}
+	if (!old && reg->nr >= reg->max) {
+		atomic64_inc(&reg->full);
+		c->unrecorded = true;
+		goto unlock;
+	}
+
+	e = kmalloc(sizeof(*e), GFP_ATOMIC | __GFP_NOWARN);
+	if (!e)
+		goto nomem;
+	if (!port) {
+		new_port = kmalloc(sizeof(*new_port), GFP_ATOMIC | __GFP_NOWARN);
+		if (!new_port)
+			goto nomem;
+		new_port->key = key;
+		new_port->nr = 0;
+		INIT_HLIST_HEAD(&new_port->entries);
+		if (rhashtable_insert_fast(&reg->ports, &new_port->node,
+					   port_params))
+			goto nomem;
+		list_add_tail(&new_port->all, &reg->port_list);
+		port = new_port;
+		new_port = NULL;
+	}
+
+	e->owner = owner;
+	e->set = *set;
+	e->pid = pid;
+	e->pending = pending;
+	if (old && port_key(&old->set) == key) {
+		/* same port: swap in place, RCU readers see old or new */
+		if (rhashtable_replace_fast(&reg->owners, &old->node, &e->node,
+					    owner_params))
+			goto nomem;
+		hlist_replace_rcu(&old->pnode, &e->pnode);
+		kfree_rcu(old, rcu);
+	} else {
+		if (old)
+			entry_remove(reg, old);
+		if (rhashtable_insert_fast(&reg->owners, &e->node,
+					   owner_params)) {
+			/* a port node created above stays empty otherwise */
+			if (!port->nr)
+				port_remove(reg, port);
+			goto nomem;
+		}
+		hlist_add_head_rcu(&e->pnode, &port->entries);
+		port->nr++;
+		reg->nr++;
+	}
+	e = NULL;
+	goto unlock;
+
+nomem:
+	atomic64_inc(&reg->nomem);
+	c->unrecorded = true;
+unlock:
+	spin_unlock_bh(&reg->lock);
+	kfree(e);
+	kfree(new_port);
+	return verdict;
+}
+
+/**
+ * ddemux_reg_release - forget @owner's address set
+ * @reg: the registry
+ * @owner: the socket
+ *
+ * Returns whether there was one.  Any BH-safe context.
+ */
+bool ddemux_reg_release(struct ddemux_registry *reg, const void *owner)
+{
+	struct ddemux_entry *e;
+
+	spin_lock_bh(&reg->lock);
+	e = reg->dead ? NULL :
+		rhashtable_lookup_fast(&reg->owners, &owner, owner_params);
+	if (e)
+		entry_remove(reg, e);
+	spin_unlock_bh(&reg->lock);
+	return e;
+}
+
+/**
+ * ddemux_reg_get - copy @owner's address set
+ * @reg: the registry
+ * @owner: the socket
+ * @set: out, the set
+ * @pending: out (may be NULL), whether it is still a reservation
+ *
+ * Lock-free (RCU).  Returns false if @owner has no entry.
+ */
+bool ddemux_reg_get(struct ddemux_registry *reg, const void *owner,
+		    struct ddemux_aset *set, bool *pending)
+{
+	struct ddemux_entry *e;
+
+	rcu_read_lock();
+	e = READ_ONCE(reg->dead) ? NULL :
+		rhashtable_lookup(&reg->owners, &owner, owner_params);
+	if (e) {
+		*set = e->set;
+		if (pending)
+			*pending = READ_ONCE(e->pending);
+	}
+	rcu_read_unlock();
+	return e;
+}
+
+/**
+ * ddemux_reg_find_other - does another domain hold a set containing @pa?
+ * @reg: the registry
+ * @pa: the packet address
+ * @dom: the domain asking
+ * @domain_mask: what "same domain" means (DDEMUX_DOM_*)
+ * @found: out, a copy of the first such set
+ *
+ * Lock-free (RCU): this is the packet-path lookup.  Pending reservations
+ * count, since their sockets are about to receive.
+ */
+bool ddemux_reg_find_other(struct ddemux_registry *reg,
+			   const struct ddemux_paddr *pa,
+			   const struct ddemux_domain *dom, u8 domain_mask,
+			   struct ddemux_aset *found)
+{
+	u32 key = (u32)pa->proto << 16 | pa->lport;
+	struct ddemux_port *port;
+	struct ddemux_entry *e;
+	bool hit = false;
+
+	rcu_read_lock();
+	port = READ_ONCE(reg->dead) ? NULL :
+		rhashtable_lookup(&reg->ports, &key, port_params);
+	if (port) {
+		hlist_for_each_entry_rcu(e, &port->entries, pnode) {
+			if (ddemux_contains(&e->set, pa) &&
+			    !ddemux_same_domain(&e->set.dom, dom,
+						domain_mask)) {
+				*found = e->set;
+				hit = true;
+				break;
+			}
+		}
+	}
+	rcu_read_unlock();
+	return hit;
+}
+
+unsigned int ddemux_reg_count(struct ddemux_registry *reg)
+{
+	return READ_ONCE(reg->nr);
+}
+
+/**
+ * ddemux_reg_snapshot - a consistent copy of every entry
+ * @reg: the registry
+ * @rows: out, a kvmalloc()ed array the caller kvfree()s (NULL if empty)
+ * @nr: out, its length
+ *
+ * The copy is taken under the writer lock, so it is one instant of the
+ * registry: no entry is missing, doubled or torn.  The memory is charged
+ * to the caller's memory cgroup.  Process context.
+ */
+int ddemux_reg_snapshot(struct ddemux_registry *reg,
+			struct ddemux_snap_row **rows, unsigned int *nr)
+{
+	struct ddemux_snap_row *buf;
+	struct ddemux_port *port;
+	struct ddemux_entry *e;
+	unsigned int cap, n;
+
+	*rows = NULL;
+	*nr = 0;
+	for (;;) {
+		cap = READ_ONCE(reg->nr) + 64;
+		buf = kvmalloc_array(cap, sizeof(*buf), GFP_KERNEL_ACCOUNT);
+		if (!buf)
+			return -ENOMEM;
+		spin_lock_bh(&reg->lock);
+		if (reg->nr <= cap)
+			break;
+		spin_unlock_bh(&reg->lock);
+		kvfree(buf);
+	}
+	n = 0;
+	list_for_each_entry(port, &reg->port_list, all) {
+		hlist_for_each_entry(e, &port->entries, pnode) {
+			buf[n].set = e->set;
+			buf[n].pid = e->pid;
+			buf[n].pending = e->pending;
+			n++;
+		}
+	}
+	spin_unlock_bh(&reg->lock);
+
+	if (!n) {
+		kvfree(buf);
+		return 0;
+	}
+	*rows = buf;
+	*nr = n;
+	return 0;
+}
