@@ -1,0 +1,489 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * ddemux KUnit - suite ddemux_table: the registry
+ *
+ * Insert, conflict, pending/commit/drop, replacement, removal, the bound,
+ * the lock-free lookup, snapshots, teardown, and check-and-insert raced
+ * from several kthreads.
+ */
+#include <kunit/test.h>
+#include <linux/kthread.h>
+#include <linux/completion.h>
+#include <linux/random.h>
+#include <linux/delay.h>
+#include <linux/mm.h>
+
+#include "test_util.h"
+
+static const struct ddemux_policy enforce_uid = {
+	.mode = DDEMUX_MODE_ENFORCE,
+	.domain = DDEMUX_DOM_UID,
+};
+
+/* distinct fake owners: the registry never dereferences them */
+static int owners[64];
+#define OWNER(i) ((const void *)&owners[i])
+
+static struct ddemux_registry *new_reg(struct kunit *test, unsigned int max)
+{
+	struct ddemux_registry *reg = kunit_kzalloc(test, sizeof(*reg),
+						    GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, reg);
+	KUNIT_ASSERT_EQ(test, ddemux_reg_init(reg, max), 0);
+	return reg;
+}
+
+static enum ddemux_verdict claim(struct kunit *test,
+				 struct ddemux_registry *reg, int owner,
+				 const char *desc, unsigned int flags,
+				 struct ddemux_conflict *c)
+{
+	struct ddemux_aset s = tu_set(test, desc);
+
+	return ddemux_reg_claim(reg, OWNER(owner), &s, 100 + owner, flags,
+				&enforce_uid, c);
+}
+
+static void test_insert_conflict(struct kunit *test)
+{
+	struct ddemux_registry *reg = new_reg(test, 100);
+	struct ddemux_conflict c;
+	struct ddemux_aset got;
+	bool pending;
+
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 0, "udp 0.0.0.0:53 uid=1 ra", 0, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_FALSE(test, c.unrecorded);
+	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 1);
+	KUNIT_ASSERT_TRUE(test, ddemux_reg_get(reg, OWNER(0), &got, &pending));
+	KUNIT_EXPECT_EQ(test, got.lport, 53);
+	KUNIT_EXPECT_FALSE(test, pending);
+
+	/* another user co-binding is refused and leaves nothing behind */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 1, "udp 10.0.0.1:53 uid=2 ra", 0, &c),
+			DDEMUX_DENY);
+	KUNIT_EXPECT_EQ(test, c.reason, DDEMUX_R_CROSS_DOMAIN);
+	KUNIT_EXPECT_EQ(test, c.holder.lport, 53);
+	KUNIT_EXPECT_TRUE(test, uid_eq(c.holder.dom.uid, KUIDT_INIT(1)));
+	KUNIT_EXPECT_EQ(test, c.holder_pid, 100);
+	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 1);
+	KUNIT_EXPECT_FALSE(test, ddemux_reg_get(reg, OWNER(1), &got, NULL));
+
+	/* the same user may, and then both are on the port */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 2, "udp 10.0.0.1:53 uid=1 ra", 0, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_EQ(test, c.reason, DDEMUX_R_SAME_DOMAIN);
+	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 2);
+
+	/* other ports and protocols are independent */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 3, "udp 0.0.0.0:54 uid=2", 0, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_EQ(test, c.reason, DDEMUX_R_NO_OVERLAP);
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 4, "tcp 0.0.0.0:53 uid=2", 0, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 4);
+	ddemux_reg_destroy(reg);
+}
+
+static void test_pending(struct kunit *test)
+{
+	struct ddemux_registry *reg = new_reg(test, 100);
+	struct ddemux_conflict c;
+	bool pending;
+	struct ddemux_aset got;
+
+	/* a reservation blocks other domains before it is committed */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 0, "tcp 0.0.0.0:80 uid=1",
+				    DDEMUX_CLAIM_PENDING, &c), DDEMUX_ALLOW);
+	KUNIT_ASSERT_TRUE(test, ddemux_reg_get(reg, OWNER(0), &got, &pending));
+	KUNIT_EXPECT_TRUE(test, pending);
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 1, "tcp 0.0.0.0:80 uid=2", 0, &c),
+			DDEMUX_DENY);
+	KUNIT_EXPECT_TRUE(test, c.holder_pending);
+
+	/* commit: the same set without the flag */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 0, "tcp 0.0.0.0:80 uid=1", 0, &c),
+			DDEMUX_ALLOW);
+	KUNIT_ASSERT_TRUE(test, ddemux_reg_get(reg, OWNER(0), &got, &pending));
+	KUNIT_EXPECT_FALSE(test, pending);
+	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 1);
+
+	/* drop: a failed bind releases its reservation */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 2, "tcp 0.0.0.0:81 uid=1",
+				    DDEMUX_CLAIM_PENDING, &c), DDEMUX_ALLOW);
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(2)));
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 3, "tcp 0.0.0.0:81 uid=2", 0, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 2);
+	ddemux_reg_destroy(reg);
+}
+
+static void test_replace(struct kunit *test)
+{
+	struct ddemux_registry *reg = new_reg(test, 100);
+	struct ddemux_conflict c;
+	struct ddemux_aset got;
+
+	/* listen() re-check: same port, new state, still one entry */
+	claim(test, reg, 0, "tcp 0.0.0.0:80 uid=1", 0, &c);
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 0, "tcp 0.0.0.0:80 listen uid=1", 0, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 1);
+	KUNIT_ASSERT_TRUE(test, ddemux_reg_get(reg, OWNER(0), &got, NULL));
+	KUNIT_EXPECT_EQ(test, got.state, DDEMUX_LISTEN);
+
+	/* an owner never conflicts with itself */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 0, "tcp 0.0.0.0:80 listen uid=2", 0, &c),
+			DDEMUX_ALLOW);
+
+	/* moving to another port leaves the old one free */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 0, "tcp 0.0.0.0:81 uid=1", 0, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 1);
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 1, "tcp 0.0.0.0:80 uid=2", 0, &c),
+			DDEMUX_ALLOW);
+
+	/* a refused change keeps the old set */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 0, "tcp 0.0.0.0:80 uid=1", 0, &c),
+			DDEMUX_DENY);
+	KUNIT_ASSERT_TRUE(test, ddemux_reg_get(reg, OWNER(0), &got, NULL));
+	KUNIT_EXPECT_EQ(test, got.lport, 81);
+
+	/* ...unless forced: the kernel already did it (disconnect) */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 0, "tcp 0.0.0.0:80 uid=1",
+				    DDEMUX_CLAIM_FORCE, &c), DDEMUX_DENY);
+	KUNIT_ASSERT_TRUE(test, ddemux_reg_get(reg, OWNER(0), &got, NULL));
+	KUNIT_EXPECT_EQ(test, got.lport, 80);
+	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 2);
+	ddemux_reg_destroy(reg);
+}
+
+static void test_release(struct kunit *test)
+{
+	struct ddemux_registry *reg = new_reg(test, 100);
+	struct ddemux_conflict c;
+
+	claim(test, reg, 0, "udp 0.0.0.0:53 uid=1", 0, &c);
+	claim(test, reg, 1, "udp 10.0.0.1:54 uid=1", 0, &c);
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(0)));
+	KUNIT_EXPECT_FALSE(test, ddemux_reg_release(reg, OWNER(0)));
+	KUNIT_EXPECT_FALSE(test, ddemux_reg_release(reg, OWNER(9)));
+	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 1);
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 2, "udp 0.0.0.0:53 uid=2", 0, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(1)));
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(2)));
+	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 0);
+	ddemux_reg_destroy(reg);
+}
+
+static void test_modes(struct kunit *test)
+{
+	struct ddemux_registry *reg = new_reg(test, 100);
+	struct ddemux_policy audit = enforce_uid, off = enforce_uid;
+	struct ddemux_aset a = tu_set(test, "udp 0.0.0.0:53 uid=1 ra");
+	struct ddemux_aset b = tu_set(test, "udp 0.0.0.0:53 uid=2 ra");
+	struct ddemux_conflict c;
+
+	audit.mode = DDEMUX_MODE_AUDIT;
+	off.mode = DDEMUX_MODE_OFF;
+	KUNIT_EXPECT_EQ(test, ddemux_reg_claim(reg, OWNER(0), &a, 1, 0, &audit, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_EQ(test, ddemux_reg_claim(reg, OWNER(1), &b, 2, 0, &audit, &c),
+			DDEMUX_AUDIT);
+	KUNIT_EXPECT_EQ(test, c.reason, DDEMUX_R_CROSS_DOMAIN);
+	/* audited sets are recorded: they are real sockets */
+	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 2);
+	KUNIT_EXPECT_EQ(test, ddemux_reg_claim(reg, OWNER(2), &b, 2, 0, &off, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 3);
+	ddemux_reg_destroy(reg);
+}
+
+static void test_bound(struct kunit *test)
+{
+	struct ddemux_registry *reg = new_reg(test, 3);
+	struct ddemux_conflict c;
+	struct ddemux_aset got;
+
+	claim(test, reg, 0, "udp 0.0.0.0:1 uid=1", 0, &c);
+	claim(test, reg, 1, "udp 0.0.0.0:2 uid=1", 0, &c);
+	claim(test, reg, 2, "udp 0.0.0.0:3 uid=1", 0, &c);
+	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 3);
+
+	/* full: allowed (documented fail-open), not recorded, counted */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 3, "udp 0.0.0.0:4 uid=1", 0, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_TRUE(test, c.unrecorded);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&reg->full), 1);
+	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 3);
+	KUNIT_EXPECT_FALSE(test, ddemux_reg_get(reg, OWNER(3), &got, NULL));
+
+	/* the check still protects what is recorded */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 4, "udp 0.0.0.0:1 uid=2", 0, &c),
+			DDEMUX_DENY);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&reg->full), 1);
+
+	/* recorded sockets can still change */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 0, "udp 0.0.0.0:1 10.0.0.1:9 uid=1", 0, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_FALSE(test, c.unrecorded);
+
+	/* and room comes back */
+	ddemux_reg_release(reg, OWNER(1));
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 3, "udp 0.0.0.0:4 uid=1", 0, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_FALSE(test, c.unrecorded);
+	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 3);
+	ddemux_reg_destroy(reg);
+}
+
+static void test_find_other(struct kunit *test)
+{
+	struct ddemux_registry *reg = new_reg(test, 100);
+	struct ddemux_pkt pkt = tu_pkt(test, "udp 10.0.0.1:53 > 10.0.0.2:4000");
+	struct ddemux_domain d1 = { .uid = KUIDT_INIT(1) };
+	struct ddemux_domain d2 = { .uid = KUIDT_INIT(2) };
+	struct ddemux_conflict c;
+	struct ddemux_paddr reply;
+	struct ddemux_aset found;
+
+	ddemux_reply_of(&pkt, &reply);
+	KUNIT_EXPECT_FALSE(test, ddemux_reg_find_other(reg, &reply, &d2,
+						       DDEMUX_DOM_UID, &found));
+	claim(test, reg, 0, "udp 0.0.0.0:53 uid=1", DDEMUX_CLAIM_PENDING, &c);
+	/* the reply to a packet forged by uid 2 reaches uid 1's socket */
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_find_other(reg, &reply, &d2,
+						      DDEMUX_DOM_UID, &found));
+	KUNIT_EXPECT_TRUE(test, uid_eq(found.dom.uid, KUIDT_INIT(1)));
+	/* not "other" for uid 1 itself */
+	KUNIT_EXPECT_FALSE(test, ddemux_reg_find_other(reg, &reply, &d1,
+						       DDEMUX_DOM_UID, &found));
+	/* nor for an address the socket does not hold */
+	pkt = tu_pkt(test, "udp 10.0.0.1:54 > 10.0.0.2:4000");
+	ddemux_reply_of(&pkt, &reply);
+	KUNIT_EXPECT_FALSE(test, ddemux_reg_find_other(reg, &reply, &d2,
+						       DDEMUX_DOM_UID, &found));
+	ddemux_reg_destroy(reg);
+}
+
+static void test_snapshot(struct kunit *test)
+{
+	struct ddemux_registry *reg = new_reg(test, 100);
+	struct ddemux_snap_row *rows;
+	struct ddemux_conflict c;
+	unsigned int nr, i;
+	int seen = 0;
+
+	KUNIT_EXPECT_EQ(test, ddemux_reg_snapshot(reg, &rows, &nr), 0);
+	KUNIT_EXPECT_EQ(test, nr, 0);
+	KUNIT_EXPECT_NULL(test, rows);
+
+	claim(test, reg, 0, "udp 0.0.0.0:53 uid=1 ra", 0, &c);
+	claim(test, reg, 1, "udp 10.0.0.1:53 uid=1 ra", 0, &c);
+	claim(test, reg, 2, "tcp [::]:443 listen uid=3", DDEMUX_CLAIM_PENDING, &c);
+	KUNIT_ASSERT_EQ(test, ddemux_reg_snapshot(reg, &rows, &nr), 0);
+	KUNIT_ASSERT_EQ(test, nr, 3);
+	for (i = 0; i < nr; i++) {
+		if (rows[i].set.proto == DDEMUX_TCP) {
+			KUNIT_EXPECT_TRUE(test, rows[i].pending);
+			KUNIT_EXPECT_EQ(test, rows[i].pid, 102);
+			seen |= 1;
+		} else {
+			KUNIT_EXPECT_FALSE(test, rows[i].pending);
+			seen |= ipv6_addr_any(&rows[i].set.laddr) ? 2 : 4;
+		}
+	}
+	KUNIT_EXPECT_EQ(test, seen, 7);
+	kvfree(rows);
+	ddemux_reg_destroy(reg);
+}
+
+static void test_destroyed(struct kunit *test)
+{
+	struct ddemux_registry *reg = new_reg(test, 100);
+	struct ddemux_pkt pkt = tu_pkt(test, "udp 10.0.0.1:53 > 10.0.0.2:4000");
+	struct ddemux_domain d2 = { .uid = KUIDT_INIT(2) };
+	struct ddemux_conflict c;
+	struct ddemux_paddr reply;
+	struct ddemux_aset found;
+
+	claim(test, reg, 0, "udp 0.0.0.0:53 uid=1", 0, &c);
+	ddemux_reg_destroy(reg);
+	/* late events after netns teardown are harmless no-ops */
+	KUNIT_EXPECT_FALSE(test, ddemux_reg_release(reg, OWNER(0)));
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 1, "udp 0.0.0.0:53 uid=2", 0, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_TRUE(test, c.unrecorded);
+	KUNIT_EXPECT_FALSE(test, ddemux_reg_get(reg, OWNER(0), &found, NULL));
+	ddemux_reply_of(&pkt, &reply);
+	KUNIT_EXPECT_FALSE(test, ddemux_reg_find_other(reg, &reply, &d2,
+						       DDEMUX_DOM_UID, &found));
+	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 0);
+}
+
+/* ---- concurrency -------------------------------------------------------- */
+
+#define STRESS_THREADS	4
+#define STRESS_SLOTS	8
+#define STRESS_ROUNDS	4000
+
+struct stress_ctx {
+	struct ddemux_registry *reg;
+	struct completion done[STRESS_THREADS];
+	atomic_t allowed, denied, released;
+	atomic_t running;
+};
+
+struct stress_arg {
+	struct stress_ctx *ctx;
+	int id;
+};
+
+static struct stress_arg stress_args[STRESS_THREADS];
+static int stress_owner[STRESS_THREADS][STRESS_SLOTS];
+
+/*
+ * Each thread is its own uid and claims random address sets (a few
+ * ports, wildcard or specific, v4 or dual) in its slots, releasing at
+ * random: the sets of different threads overlap constantly.
+ */
+static int stress_fn(void *data)
+{
+	struct stress_arg *arg = data;
+	struct stress_ctx *ctx = arg->ctx;
+	struct rnd_state rnd;
+	int round;
+
+	prandom_seed_state(&rnd, 1000 + arg->id);
+	for (round = 0; round < STRESS_ROUNDS; round++) {
+		u32 r = prandom_u32_state(&rnd);
+		int slot = r % STRESS_SLOTS;
+		const void *owner = &stress_owner[arg->id][slot];
+		struct ddemux_aset s = { };
+		struct ddemux_conflict c;
+		struct in6_addr a6 = { };
+		enum ddemux_verdict v;
+
+		if ((r >> 8) % 4 == 0) {
+			if (ddemux_reg_release(ctx->reg, owner))
+				atomic_inc(&ctx->released);
+			continue;
+		}
+		s.proto = DDEMUX_UDP;
+		s.lport = 1000 + (r >> 12) % 3;
+		s.dom.uid = KUIDT_INIT(arg->id + 1);
+		s.flags = DDEMUX_REUSEADDR;
+		if ((r >> 16) % 3 == 0)
+			ddemux_aset_set_local(&s, AF_INET6, 0, &a6, false);
+		else
+			ddemux_aset_set_local(&s, AF_INET,
+					      htonl(0x0a000000 | ((r >> 20) % 3)),
+					      NULL, false);
+		ddemux_aset_normalise(&s);
+		v = ddemux_reg_claim(ctx->reg, owner, &s, arg->id,
+				     (r >> 24) % 2 ? DDEMUX_CLAIM_PENDING : 0,
+				     &enforce_uid, &c);
+		if (v == DDEMUX_ALLOW)
+			atomic_inc(&ctx->allowed);
+		else
+			atomic_inc(&ctx->denied);
+		/*
+		 * UML is uniprocessor and not preemptible: hand the CPU to
+		 * the other threads and the checker now and then, so that
+		 * their operations interleave.  Truly parallel claims are
+		 * exercised in the VM (tests/), on an SMP guest.
+		 */
+		if (!(round % 128))
+			usleep_range(10, 20);
+		else
+			cond_resched();
+	}
+	atomic_dec(&ctx->running);
+	complete(&ctx->done[arg->id]);
+	return 0;
+}
+
+/* No two recorded sets of different domains may overlap, ever. */
+static int check_invariant(struct kunit *test, struct ddemux_registry *reg)
+{
+	struct ddemux_snap_row *rows;
+	unsigned int nr, i, j;
+	int bad = 0;
+
+	if (ddemux_reg_snapshot(reg, &rows, &nr))
+		return -1;
+	for (i = 0; i < nr; i++)
+		for (j = i + 1; j < nr; j++)
+			if (ddemux_overlap(&rows[i].set, &rows[j].set) &&
+			    !uid_eq(rows[i].set.dom.uid, rows[j].set.dom.uid))
+				bad++;
+	kvfree(rows);
+	return bad;
+}
+
+static void test_concurrent_claims(struct kunit *test)
+{
+	struct stress_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+	struct task_struct *t[STRESS_THREADS];
+	int i, snapshots = 0, bad = 0;
+
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	ctx->reg = new_reg(test, 1000);
+	atomic_set(&ctx->running, STRESS_THREADS);
+	for (i = 0; i < STRESS_THREADS; i++) {
+		init_completion(&ctx->done[i]);
+		stress_args[i].ctx = ctx;
+		stress_args[i].id = i;
+	}
+	for (i = 0; i < STRESS_THREADS; i++) {
+		t[i] = kthread_run(stress_fn, &stress_args[i], "ddemux_stress/%d", i);
+		if (IS_ERR(t[i])) {
+			/* let the started ones finish before failing */
+			atomic_sub(STRESS_THREADS - i, &ctx->running);
+			while (i--)
+				wait_for_completion(&ctx->done[i]);
+			KUNIT_FAIL_AND_ABORT(test, "kthread_run failed");
+		}
+	}
+	/* check the invariant on consistent snapshots while they race */
+	while (atomic_read(&ctx->running)) {
+		bad += check_invariant(test, ctx->reg);
+		snapshots++;
+		usleep_range(200, 400);
+	}
+	for (i = 0; i < STRESS_THREADS; i++)
+		wait_for_completion(&ctx->done[i]);
+	bad += check_invariant(test, ctx->reg);
+
+	KUNIT_EXPECT_EQ(test, bad, 0);
+	KUNIT_EXPECT_GT(test, atomic_read(&ctx->allowed), 0);
+	KUNIT_EXPECT_GT(test, atomic_read(&ctx->denied), 0);
+	KUNIT_EXPECT_GT(test, snapshots, 1);
+	kunit_info(test, "%d allowed, %d denied, %d released, %d snapshots\n",
+		   atomic_read(&ctx->allowed), atomic_read(&ctx->denied),
+		   atomic_read(&ctx->released), snapshots);
+	ddemux_reg_destroy(ctx->reg);
+}
+
+static struct kunit_case ddemux_table_cases[] = {
+	KUNIT_CASE(test_insert_conflict),
+	KUNIT_CASE(test_pending),
+	KUNIT_CASE(test_replace),
+	KUNIT_CASE(test_release),
+	KUNIT_CASE(test_modes),
+	KUNIT_CASE(test_bound),
+	KUNIT_CASE(test_find_other),
+	KUNIT_CASE(test_snapshot),
+	KUNIT_CASE(test_destroyed),
+	KUNIT_CASE(test_concurrent_claims),
+	{}
+};
+
+static struct kunit_suite ddemux_table_suite = {
+	.name = "ddemux_table",
+	.test_cases = ddemux_table_cases,
+};
+
+kunit_test_suite(ddemux_table_suite);

@@ -1,0 +1,52 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# shellcheck shell=bash
+#
+# Shared by the scripts/ harnesses: paths, logging, Debian packages.
+
+DDEMUX_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DDEMUX_CACHE=${DDEMUX_CACHE:-$HOME/.cache/ddemux}
+export DDEMUX_ROOT DDEMUX_CACHE
+
+log() { printf '>>> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# need_pkgs PKG...: install the Debian packages that are missing, as root;
+# otherwise print the exact command and fail.
+need_pkgs() {
+	local missing=() p
+	for p; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+			grep -q 'install ok installed' || missing+=("$p")
+	done
+	((${#missing[@]})) || return 0
+	if [[ $(id -u) != 0 ]]; then
+		die "missing packages; run: sudo apt-get install -y --no-install-recommends ${missing[*]}"
+	fi
+	log "installing ${missing[*]}"
+	if ! DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+		"${missing[@]}" >"$DDEMUX_CACHE/apt.log" 2>&1; then
+		DEBIAN_FRONTEND=noninteractive apt-get update >>"$DDEMUX_CACHE/apt.log" 2>&1 || true
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+			"${missing[@]}" >>"$DDEMUX_CACHE/apt.log" 2>&1 ||
+			{ tail -20 "$DDEMUX_CACHE/apt.log" >&2; die "apt-get install failed"; }
+	fi
+}
+
+# headers_dir SERIES: the newest installed Debian amd64 headers of a
+# kernel series ("6.1", "6.12").
+headers_dir() {
+	local d
+	d=$(ls -d /usr/src/linux-headers-"$1".*-amd64 2>/dev/null | sort -V | tail -n1)
+	[[ -n $d ]] || return 1
+	echo "$d"
+}
+
+# release_of SERIES: the newest installed Debian amd64 kernel release.
+release_of() {
+	local v
+	v=$(ls /boot/vmlinuz-"$1".*-amd64 2>/dev/null | sort -V | tail -n1)
+	[[ -n $v ]] || return 1
+	echo "${v#/boot/vmlinuz-}"
+}
+
+mkdir -p "$DDEMUX_CACHE"
