@@ -217,6 +217,10 @@ void ddemux_aset_set_remote(struct ddemux_aset *s, int family, __be32 v4,
 			    const struct in6_addr *v6, u16 port);
 void ddemux_aset_normalise(struct ddemux_aset *s);
 int ddemux_aset_format(const struct ddemux_aset *s, char *buf, size_t size);
+int ddemux_aset_format_local(const struct ddemux_aset *s, char *buf,
+			     size_t size);
+int ddemux_aset_format_remote(const struct ddemux_aset *s, char *buf,
+			      size_t size);
 
 /*
  * The registry: the address sets of one network namespace.

@@ -325,19 +325,36 @@ int ddemux_aset_format(const struct ddemux_aset *s, char *buf, size_t size)
 	int n;
 
 	n = scnprintf(buf, size, "%s ", ddemux_proto_name(s->proto));
-	n += fmt_addr(buf + n, size - n, &s->laddr, s->fam);
-	n += scnprintf(buf + n, size - n, ":%u ", s->lport);
-	if (ipv6_addr_any(&s->raddr))
-		n += scnprintf(buf + n, size - n, "*");
-	else
-		n += fmt_addr(buf + n, size - n, &s->raddr, s->fam);
-	if (s->rport)
-		n += scnprintf(buf + n, size - n, ":%u", s->rport);
-	else
-		n += scnprintf(buf + n, size - n, ":*");
+	n += ddemux_aset_format_local(s, buf + n, size - n);
+	n += scnprintf(buf + n, size - n, " ");
+	n += ddemux_aset_format_remote(s, buf + n, size - n);
 	if (s->dev)
 		n += scnprintf(buf + n, size - n, " dev=%d", s->dev);
 	return n;
+}
+
+/* "LOCAL:PORT", the local half of ddemux_aset_format() */
+int ddemux_aset_format_local(const struct ddemux_aset *s, char *buf,
+			     size_t size)
+{
+	int n = fmt_addr(buf, size, &s->laddr, s->fam);
+
+	return n + scnprintf(buf + n, size - n, ":%u", s->lport);
+}
+
+/* "REMOTE:PORT" with "*" for any, the remote half of ddemux_aset_format() */
+int ddemux_aset_format_remote(const struct ddemux_aset *s, char *buf,
+			      size_t size)
+{
+	int n;
+
+	if (ipv6_addr_any(&s->raddr))
+		n = scnprintf(buf, size, "*");
+	else
+		n = fmt_addr(buf, size, &s->raddr, s->fam);
+	if (s->rport)
+		return n + scnprintf(buf + n, size - n, ":%u", s->rport);
+	return n + scnprintf(buf + n, size - n, ":*");
 }
 
 /* ---- share rules ---------------------------------------------------- */

@@ -207,13 +207,15 @@ static enum ddemux_verdict check_port(struct ddemux_port *port,
  * @owner: the claiming socket; it has at most one entry, which this
  *	replaces
  * @set: the address set (normalised)
- * @pid: tgid to remember for the log lines of later conflicts
+ * @pid: tgid to remember for the log lines of later conflicts (0: keep
+ *	the one recorded, if the set is unchanged)
  * @flags: %DDEMUX_CLAIM_PENDING records a reservation that conflicts
  *	like any entry until a later claim without the flag commits it or
  *	ddemux_reg_release() drops it; %DDEMUX_CLAIM_FORCE records the set
  *	even when the verdict is DENY (for changes the kernel has already
  *	made and that cannot fail)
- * @pol: the policy to decide with
+ * @pol: the policy to decide with; NULL records without judging (the
+ *	commit of a reservation that was judged, or restoring a set)
  * @c: out, what the claim collided with; @c->unrecorded is set when the
  *	set was allowed but not recorded because the registry is full
  *	(counted in reg->full) or memory ran out (reg->nomem)
@@ -245,7 +247,7 @@ enum ddemux_verdict ddemux_reg_claim(struct ddemux_registry *reg,
 	}
 
 	port = rhashtable_lookup_fast(&reg->ports, &key, port_params);
-	verdict = check_port(port, owner, set, pol, c);
+	verdict = pol ? check_port(port, owner, set, pol, c) : DDEMUX_ALLOW;
 	if (verdict == DDEMUX_DENY && !(flags & DDEMUX_CLAIM_FORCE))
 		goto unlock;
 
@@ -253,7 +255,8 @@ enum ddemux_verdict ddemux_reg_claim(struct ddemux_registry *reg,
 	if (old && aset_equal(&old->set, set)) {
 		/* the commit of a reservation, or a repeated claim */
 		WRITE_ONCE(old->pending, pending);
-		old->pid = pid;
+		if (pid)
+			old->pid = pid;
 		goto unlock;
 	}
 	if (!old && reg->nr >= reg->max) {
