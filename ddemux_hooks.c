@@ -392,21 +392,45 @@ static int ddemux___udp_disconnect(struct sock *sk, int flags)
 	return ret;
 }
 
-/* SO_BINDTODEVICE / SO_BINDTOIFINDEX after bind change the device. */
+/*
+ * SO_BINDTODEVICE / SO_BINDTOIFINDEX after bind change the device.  The
+ * socket layer's setsockopt takes them for most sockets; UDP handles its
+ * SOL_SOCKET options itself from 6.x on (udp_lib_setsockopt).  Both
+ * callers release the socket lock before returning.  bpf_setsockopt()
+ * and MPTCP subflows reach the option by other ways: not learned there.
+ */
+static void after_setsockopt(struct sock *sk, int level, int optname, int ret)
+{
+	if (ret || level != SOL_SOCKET ||
+	    (optname != SO_BINDTODEVICE && optname != SO_BINDTOIFINDEX) ||
+	    sk_ddemux_proto(sk) < 0)
+		return;
+	lock_sock(sk);
+	if (inet_sk(sk)->inet_num)
+		relearn(sk, "bindtodevice");
+	release_sock(sk);
+}
+
 static int ddemux_sock_setsockopt(struct socket *sock, int level, int optname,
 				  sockptr_t optval, unsigned int optlen)
 {
 	int idx = srcu_read_lock(&ddemux_srcu);
 	int ret = sock_setsockopt(sock, level, optname, optval, optlen);
 
-	if (!ret && level == SOL_SOCKET &&
-	    (optname == SO_BINDTODEVICE || optname == SO_BINDTOIFINDEX) &&
-	    sk_ddemux_proto(sock->sk) >= 0) {
-		lock_sock(sock->sk);
-		if (inet_sk(sock->sk)->inet_num)
-			relearn(sock->sk, "bindtodevice");
-		release_sock(sock->sk);
-	}
+	after_setsockopt(sock->sk, level, optname, ret);
+	srcu_read_unlock(&ddemux_srcu, idx);
+	return ret;
+}
+
+static int ddemux_udp_lib_setsockopt(struct sock *sk, int level, int optname,
+				     sockptr_t optval, unsigned int optlen,
+				     int (*push_pending_frames)(struct sock *))
+{
+	int idx = srcu_read_lock(&ddemux_srcu);
+	int ret = udp_lib_setsockopt(sk, level, optname, optval, optlen,
+				     push_pending_frames);
+
+	after_setsockopt(sk, level, optname, ret);
 	srcu_read_unlock(&ddemux_srcu, idx);
 	return ret;
 }
@@ -540,6 +564,7 @@ static struct ddemux_hook hooks[] = {
 	REDIRECT(ip6_datagram_connect, false),
 	REDIRECT(__udp_disconnect, false),
 	REDIRECT(sock_setsockopt, false),
+	REDIRECT(udp_lib_setsockopt, false),
 	REDIRECT(__inet_inherit_port, false),
 	REDIRECT(inet_put_port, false),
 	REDIRECT(udp_lib_unhash, false),
