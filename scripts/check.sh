@@ -6,6 +6,10 @@
 #   1. builds: ddemux.ko against Debian's 6.1 and 6.12 headers with W=1
 #      (any warning fails), sparse over the 6.1 build, checkpatch --strict
 #   2. KUnit under UML (scripts/kunit.sh): every test case counts
+#   3. the integration suite in a VM booting Debian's 6.1 kernel, then its
+#      6.12 kernel, each with the module built against its headers
+#      (tests/run.sh via scripts/vm.sh): every test counts, and a kernel
+#      splat in the guest's log fails the run
 #
 # Installs the Debian packages it needs when run as root.  Kernel trees,
 # images and builds live in $DDEMUX_CACHE (~/.cache/ddemux), never in the
@@ -36,11 +40,14 @@ step() {
 }
 
 # build_against SERIES [MAKEARGS...]: build a copy of the sources against
-# the newest installed headers of SERIES; any compiler warning fails.
+# the headers of the newest installed kernel of SERIES (the one the VM
+# boots); any compiler warning fails.
 build_against() {
-	local series=$1 kdir dir out
+	local series=$1 release kdir dir out
 	shift
-	kdir=$(headers_dir "$series") || { echo "no $series headers"; return 1; }
+	release=$(release_of "$series") || { echo "no $series kernel"; return 1; }
+	kdir=/usr/src/linux-headers-$release
+	[[ -d $kdir ]] || { echo "no headers for $release"; return 1; }
 	dir=$DDEMUX_CACHE/build/$series
 	rm -rf "$dir"
 	mkdir -p "$dir/kunit"
@@ -59,9 +66,45 @@ build_against() {
 	fi
 }
 
+# vm_suite SERIES: boot SERIES's kernel and run tests/run.sh with the
+# module built by build_against; count the guest's result lines.
+vm_suite() {
+	local series=$1 release ko out rc=0 p f
+	release=$(release_of "$series") || { note_fail "vm-$series (no $series kernel)"; return; }
+	ko=$DDEMUX_CACHE/build/$series/ddemux.ko
+	[[ -f $ko ]] || { note_fail "vm-$series (no ddemux.ko)"; return; }
+	out=$DDEMUX_CACHE/logs/vm-$series
+	rm -rf "$out"
+	log "vm-$series: $release"
+	scripts/vm.sh --kernel "$release" --timeout 1500 --out "$out" -- \
+		tests/run.sh "$ko" >"$DDEMUX_CACHE/logs/vm-$series.log" 2>&1 || rc=$?
+	p=$(grep -acE '^(test|stock|selftest) [^ ]+: PASS' "$out/output.log")
+	f=$(grep -acE '^(test|stock|selftest) [^ ]+: FAIL' "$out/output.log")
+	grep -aE '^(test|stock|selftest) [^ ]+: FAIL|^tests:|^selftests:' \
+		"$out/output.log" | sed "s/^/    [$series] /"
+	PASSED=$((PASSED + p))
+	FAILED=$((FAILED + f))
+	case $rc in
+	0) ;;
+	3) note_fail "vm-$series: kernel warnings in the guest log" ;;
+	124) note_fail "vm-$series: timed out" ;;
+	*) ((f)) || note_fail "vm-$series: exit status $rc" ;;
+	esac
+	((rc == 0)) && printf '    ok   vm-%s (%s passed)\n' "$series" "$p"
+	((rc == 0)) || printf '    FAIL vm-%s (log: %s)\n' "$series" "$out"
+}
+
+note_fail() {
+	FAILED=$((FAILED + 1))
+	FAILURES+=("$1")
+	printf '    FAIL %s\n' "$1"
+}
+
 cd "$DDEMUX_ROOT"
-need_pkgs gcc make flex bison bc python3 perl xz-utils kmod libelf-dev \
-	sparse linux-headers-amd64 linux-headers-6.12-amd64 linux-source-6.1
+need_pkgs gcc make flex bison bc python3 perl xz-utils zstd kmod libelf-dev \
+	sparse linux-headers-amd64 linux-headers-6.12-amd64 linux-source-6.1 \
+	linux-image-amd64 linux-image-6.12-amd64 qemu-system-x86 \
+	qemu-system-data busybox-static cpio iproute2 procps util-linux
 
 step build-6.1 build_against 6.1
 step build-6.12 build_against 6.12
@@ -83,6 +126,9 @@ rm -f "$kres"
 grep -a 'Testing complete' "$DDEMUX_CACHE/logs/kunit.log" | sed 's/^/    /'
 PASSED=$((PASSED + kp))
 FAILED=$((FAILED + kf))
+
+vm_suite 6.1
+vm_suite 6.12
 
 echo
 ((${#FAILURES[@]})) && echo "failed steps: ${FAILURES[*]}"

@@ -1,0 +1,45 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# The integration suite, run inside the test VM (scripts/vm.sh) as root:
+#
+#   tests/run.sh DDEMUX_KO [SELFTEST_DIR]
+#
+# 1. the stock kernel, no module: every "differs" test must fail, every
+#    "same" test must pass (tests/ddemux_tests.py --stock);
+# 2. insmod, then the whole suite with ddemux in enforce mode;
+# 3. the kernel's own socket selftests with ddemux loaded, when built
+#    (tests/selftests.sh);
+# 4. rmmod.
+# Every result is a line "test|stock|selftest NAME: PASS|FAIL ..." that
+# scripts/check.sh counts.
+set -u
+ko=$1
+selftests=${2:-}
+cd "$(dirname "$0")/.."
+
+rc=0
+echo "== stock kernel"
+python3 tests/ddemux_tests.py --stock || rc=1
+
+echo "== ddemux loaded"
+if insmod "$ko"; then
+	echo "test insmod: PASS"
+else
+	echo "test insmod: FAIL"
+	exit 1
+fi
+python3 tests/ddemux_tests.py --ko "$ko" || rc=1
+
+if [[ -n $selftests && -x tests/selftests.sh ]]; then
+	echo "== kernel selftests with ddemux"
+	tests/selftests.sh "$selftests" || rc=1
+fi
+
+if rmmod ddemux; then
+	echo "test rmmod: PASS"
+else
+	echo "test rmmod: FAIL"
+	rc=1
+fi
+exit $rc
