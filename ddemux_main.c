@@ -155,7 +155,9 @@ void ddemux_report(struct net *net, const char *op, enum ddemux_verdict v,
 
 	if (audit_enabled == AUDIT_OFF)
 		return;
-	ab = audit_log_start(audit_context(), GFP_ATOMIC, AUDIT_KERNEL_OTHER);
+	/* in softirq, current's audit context is an unrelated task's */
+	ab = audit_log_start(in_task() ? audit_context() : NULL, GFP_ATOMIC,
+			     AUDIT_KERNEL_OTHER);
 	if (!ab)
 		return;
 	audit_log_format(ab, "op=ddemux_%s verdict=%s netns=%u reason=%s",
