@@ -57,7 +57,7 @@ DEFINE_STATIC_SRCU(ddemux_srcu);
 /* ---- sockets to address sets ----------------------------------------- */
 
 /* The protocol ddemux guards for this socket, or -1. */
-static int sk_ddemux_proto(const struct sock *sk)
+int ddemux_sk_proto(const struct sock *sk)
 {
 	if (sk->sk_family != AF_INET && sk->sk_family != AF_INET6)
 		return -1;
@@ -97,15 +97,23 @@ static u64 sk_cgroup_id(struct sock *sk)
 	return cgroup_id(sock_cgroup_ptr(&sk->sk_cgrp_data));
 }
 
+/* The domain a socket belongs to. */
+void ddemux_sk_domain(struct sock *sk, struct ddemux_domain *dom)
+{
+	dom->uid = sk_owner_uid(sk);
+	dom->cgid = sk_cgroup_id(sk);
+}
+
 /**
- * sk_aset - the address set a socket has, read from its fields
+ * ddemux_sk_aset - the address set a socket has, read from its fields
  * @sk: the socket
  * @proto: its &enum ddemux_proto
  * @lport: its port (inet_num, or the one it is about to get)
  * @s: out
+ * @with_domain: also fill in the owner domain (takes sk_callback_lock)
  */
-static void sk_aset(struct sock *sk, int proto, u16 lport,
-		    struct ddemux_aset *s)
+void ddemux_sk_aset(struct sock *sk, int proto, u16 lport,
+		    struct ddemux_aset *s, bool with_domain)
 {
 	int state = READ_ONCE(sk->sk_state);
 	bool connected;
@@ -136,8 +144,8 @@ static void sk_aset(struct sock *sk, int proto, u16 lport,
 		s->flags |= DDEMUX_REUSEPORT;
 	if (sk->sk_kern_sock)
 		s->flags |= DDEMUX_KERNEL;
-	s->dom.uid = sk_owner_uid(sk);
-	s->dom.cgid = sk_cgroup_id(sk);
+	if (with_domain)
+		ddemux_sk_domain(sk, &s->dom);
 	ddemux_aset_normalise(s);
 }
 
@@ -203,7 +211,7 @@ static int ddemux_get_port(enum gp_kind k, struct sock *sk,
 {
 	struct net *net = sock_net(sk);
 	struct ddemux_aset set, prev;
-	int proto = sk_ddemux_proto(sk);
+	int proto = ddemux_sk_proto(sk);
 	struct ddemux_conflict c;
 	struct ddemux_net *dn;
 	enum ddemux_verdict v;
@@ -215,7 +223,7 @@ static int ddemux_get_port(enum gp_kind k, struct sock *sk,
 		return orig_get_port(k, sk, snum, arg);
 
 	if (snum) {
-		sk_aset(sk, proto, snum, &set);
+		ddemux_sk_aset(sk, proto, snum, &set, true);
 		had_prev = ddemux_reg_get(&dn->reg, sk, &prev, NULL);
 		v = ddemux_judge(dn, net, sk, &set, DDEMUX_CLAIM_PENDING,
 				 sk->sk_state == TCP_LISTEN ? "listen" : "bind");
@@ -238,7 +246,7 @@ static int ddemux_get_port(enum gp_kind k, struct sock *sk,
 		ret = orig_get_port(k, sk, 0, arg);
 		if (ret)
 			return ret;
-		sk_aset(sk, proto, inet_sk(sk)->inet_num, &set);
+		ddemux_sk_aset(sk, proto, inet_sk(sk)->inet_num, &set, true);
 		v = ddemux_judge(dn, net, sk, &set, 0,
 				 tries < DDEMUX_AUTOBIND_TRIES ? "autobind-try" :
 				 "autobind");
@@ -296,7 +304,7 @@ static int ddemux_ping_get_port(struct sock *sk, unsigned short ident)
  */
 static void relearn(struct sock *sk, const char *op)
 {
-	int proto = sk_ddemux_proto(sk);
+	int proto = ddemux_sk_proto(sk);
 	struct ddemux_aset set;
 	struct ddemux_net *dn;
 	u16 port;
@@ -311,7 +319,7 @@ static void relearn(struct sock *sk, const char *op)
 		ddemux_reg_release(&dn->reg, sk);
 		return;
 	}
-	sk_aset(sk, proto, port, &set);
+	ddemux_sk_aset(sk, proto, port, &set, true);
 	ddemux_learn(dn, sock_net(sk), sk, &set, op);
 }
 
@@ -351,7 +359,7 @@ static int ddemux_ip4_datagram_connect(struct sock *sk, struct sockaddr *uaddr,
 	int idx = srcu_read_lock(&ddemux_srcu);
 	int ret = ip4_datagram_connect(sk, uaddr, addr_len);
 
-	if (!ret && sk_ddemux_proto(sk) >= 0) {
+	if (!ret && ddemux_sk_proto(sk) >= 0) {
 		lock_sock(sk);
 		relearn(sk, "connect");
 		release_sock(sk);
@@ -366,7 +374,7 @@ static int ddemux_ip6_datagram_connect(struct sock *sk, struct sockaddr *uaddr,
 	int idx = srcu_read_lock(&ddemux_srcu);
 	int ret = ip6_datagram_connect(sk, uaddr, addr_len);
 
-	if (!ret && sk_ddemux_proto(sk) >= 0) {
+	if (!ret && ddemux_sk_proto(sk) >= 0) {
 		lock_sock(sk);
 		relearn(sk, "connect");
 		release_sock(sk);
@@ -403,7 +411,7 @@ static void after_setsockopt(struct sock *sk, int level, int optname, int ret)
 {
 	if (ret || level != SOL_SOCKET ||
 	    (optname != SO_BINDTODEVICE && optname != SO_BINDTOIFINDEX) ||
-	    sk_ddemux_proto(sk) < 0)
+	    ddemux_sk_proto(sk) < 0)
 		return;
 	lock_sock(sk);
 	if (inet_sk(sk)->inet_num)
@@ -449,11 +457,11 @@ static int ddemux___inet_inherit_port(const struct sock *sk,
 	int ret;
 
 	ret = __inet_inherit_port(sk, child);
-	if (!ret && sk_ddemux_proto(child) == DDEMUX_TCP) {
+	if (!ret && ddemux_sk_proto(child) == DDEMUX_TCP) {
 		dn = ddemux_net(sock_net(child));
 		if (dn) {
-			sk_aset(child, DDEMUX_TCP, inet_sk(child)->inet_num,
-				&set);
+			ddemux_sk_aset(child, DDEMUX_TCP,
+				       inet_sk(child)->inet_num, &set, true);
 			if (ddemux_reg_get(&dn->reg, sk, &lset, NULL))
 				set.dom = lset.dom;
 			set.flags |= DDEMUX_CHILD;
@@ -470,7 +478,7 @@ static void forget(struct sock *sk)
 {
 	struct ddemux_net *dn;
 
-	if (sk_ddemux_proto(sk) < 0)
+	if (ddemux_sk_proto(sk) < 0)
 		return;
 	dn = ddemux_net(sock_net(sk));
 	if (dn)
@@ -748,11 +756,11 @@ static void batch_register(struct sk_batch *b, struct net *net,
 
 		if (!sk_fullsock(sk))
 			continue;
-		proto = sk_ddemux_proto(sk);
+		proto = ddemux_sk_proto(sk);
 		lock_sock(sk);
 		port = inet_sk(sk)->inet_num;
 		if (proto >= 0 && port) {
-			sk_aset(sk, proto, port, &set);
+			ddemux_sk_aset(sk, proto, port, &set, true);
 			ddemux_learn(dn, net, sk, &set, "enumerate");
 			ddemux_count(dn, DDEMUX_ST_ENUMERATED);
 		}

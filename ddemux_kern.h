@@ -13,7 +13,9 @@
 
 #include <linux/percpu.h>
 #include <linux/mutex.h>
+#include <linux/list.h>
 #include <net/net_namespace.h>
+#include <net/sock.h>
 
 /* Per-namespace event counters, /proc/net/ddemux/stats. */
 enum ddemux_stat {
@@ -25,6 +27,9 @@ enum ddemux_stat {
 	DDEMUX_ST_OVERLAPS_OBSERVED,	/* overlaps ddemux could not refuse */
 	DDEMUX_ST_ENUMERATED,		/* sockets registered at load */
 	DDEMUX_ST_LOG_SUPPRESSED,	/* reports lost to rate limiting */
+	DDEMUX_ST_EGRESS_CHECKED,	/* packets judged by rule 3 */
+	DDEMUX_ST_EGRESS_DROPPED,	/* dropped: reply to another domain */
+	DDEMUX_ST_EGRESS_AUDITED,	/* would be dropped; sent (audit) */
 	DDEMUX_NSTATS,
 };
 
@@ -35,30 +40,39 @@ struct ddemux_stats {
 /**
  * struct ddemux_net - ddemux's state in one network namespace
  * @reg: the registry of address sets
+ * @net: the namespace this is the state of
  * @mode: sysctl net.ddemux.mode (&enum ddemux_mode)
  * @domain: sysctl net.ddemux.domain (DDEMUX_DOM_* mask)
+ * @egress: sysctl net.ddemux.egress (rule 3 on or off)
  * @shares: the share rules, RCU; NULL when there are none
  * @shares_lock: serialises writers of @shares
  * @stats: per-CPU event counters
  * @sysctl_table: this namespace's copy of the sysctl table
  * @sysctl_hdr: its registration
  * @proc_dir: /proc/net/ddemux
+ * @egress_live: the egress hooks are registered; under RTNL
+ * @egress_devs: the per-device egress hooks; under RTNL
  * @ready: set once everything above exists, cleared before teardown
  */
 struct ddemux_net {
 	struct ddemux_registry reg;
+	struct net *net;
 	int mode;
 	int domain;
+	int egress;
 	struct ddemux_shares __rcu *shares;
 	struct mutex shares_lock;	/* serialises writers of @shares */
 	struct ddemux_stats __percpu *stats;
 	struct ctl_table *sysctl_table;
 	struct ctl_table_header *sysctl_hdr;
 	struct proc_dir_entry *proc_dir;
+	bool egress_live;
+	struct list_head egress_devs;
 	bool ready;
 };
 
 struct ddemux_net *ddemux_net(const struct net *net);
+struct ddemux_net *ddemux_net_state(const struct net *net);
 void ddemux_policy_of(struct ddemux_net *dn, struct ddemux_policy *pol);
 
 static inline void ddemux_count(struct ddemux_net *dn, enum ddemux_stat s)
@@ -70,6 +84,7 @@ static inline void ddemux_count(struct ddemux_net *dn, enum ddemux_stat s)
 struct ddemux_global_stats {
 	atomic_t hooks_missing;		/* optional hooks not installed */
 	atomic64_t rollback_failed;	/* a kernel-chosen port could not be undone */
+	atomic_t egress_hook_errors;	/* egress hooks that could not register */
 };
 
 extern struct ddemux_global_stats ddemux_gstats;
@@ -83,6 +98,22 @@ void ddemux_learn(struct ddemux_net *dn, struct net *net, const void *owner,
 void ddemux_report(struct net *net, const char *op, enum ddemux_verdict v,
 		   const struct ddemux_aset *set,
 		   const struct ddemux_conflict *c);
+
+int ddemux_sk_proto(const struct sock *sk);
+void ddemux_sk_domain(struct sock *sk, struct ddemux_domain *dom);
+void ddemux_sk_aset(struct sock *sk, int proto, u16 lport,
+		    struct ddemux_aset *s, bool with_domain);
+
+void ddemux_report_egress(struct net *net, enum ddemux_verdict v,
+			  const char *via, const struct ddemux_domain *dom,
+			  const struct ddemux_pkt *pkt,
+			  const struct ddemux_aset *holder);
+
+int ddemux_egress_init(void);
+void ddemux_egress_exit(void);
+int ddemux_egress_init_net(struct net *net, struct ddemux_net *dn);
+void ddemux_egress_update(struct net *net, struct ddemux_net *dn);
+void ddemux_egress_exit_net(struct net *net, struct ddemux_net *dn);
 
 int ddemux_hooks_init(void);
 void ddemux_hooks_exit(void);

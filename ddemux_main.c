@@ -33,6 +33,11 @@ module_param(domain, int, 0444);
 MODULE_PARM_DESC(domain,
 		 "Initial net.ddemux.domain: 1 uid, 2 cgroup, 3 both (1-3, default 1)");
 
+static int egress = 1;
+module_param(egress, int, 0444);
+MODULE_PARM_DESC(egress,
+		 "Initial net.ddemux.egress: rule 3 on egress, 0 off, 1 on (0-1, default 1)");
+
 static unsigned int max_entries = 262144;
 module_param(max_entries, uint, 0444);
 MODULE_PARM_DESC(max_entries,
@@ -63,6 +68,12 @@ struct ddemux_net *ddemux_net(const struct net *net)
 	if (!dn || !smp_load_acquire(&dn->ready))
 		return NULL;
 	return dn;
+}
+
+/* The namespace's state whatever its life stage; NULL before init. */
+struct ddemux_net *ddemux_net_state(const struct net *net)
+{
+	return net_generic(net, ddemux_net_id);
 }
 
 /* A snapshot of the knobs; the caller holds rcu_read_lock(). */
@@ -175,6 +186,74 @@ void ddemux_report(struct net *net, const char *op, enum ddemux_verdict v,
 }
 
 /**
+ * ddemux_report_egress - the log line (and audit record) of a rule-3 drop
+ * @net: the namespace
+ * @v: DDEMUX_DENY (dropped) or DDEMUX_AUDIT (sent, audit mode)
+ * @via: the sending socket's kind: udp, tcp, ping, raw or packet
+ * @dom: the sender's domain
+ * @pkt: the packet
+ * @holder: the set, of another domain, that its reply would reach
+ *
+ *   ddemux: deny egress netns=4026531840 via=raw pid=812 comm=forge
+ *   uid=1001 cgroup=57 pkt="udp 10.0.0.1:5353 > 10.0.0.2:53"
+ *   holder_uid=1000 holder_cgroup=57 holder_set="udp 0.0.0.0:5353 *:*"
+ *
+ * pid and comm are those of the task sending, when a task sends (not for
+ * a TCP retransmission from a timer, say); "-" otherwise.  Any context.
+ */
+void ddemux_report_egress(struct net *net, enum ddemux_verdict v,
+			  const char *via, const struct ddemux_domain *dom,
+			  const struct ddemux_pkt *pkt,
+			  const struct ddemux_aset *holder)
+{
+	char comm[TASK_COMM_LEN], theirs[96], what[112];
+	struct ddemux_net *dn = ddemux_net(net);
+	struct audit_buffer *ab;
+
+	if (!__ratelimit(&ddemux_report_rs)) {
+		if (dn)
+			ddemux_count(dn, DDEMUX_ST_LOG_SUPPRESSED);
+		return;
+	}
+	safe_comm(&comm);
+	ddemux_aset_format(holder, theirs, sizeof(theirs));
+	if (pkt->fam == DDEMUX_FAM_V4)
+		scnprintf(what, sizeof(what), "%s %pI4:%u > %pI4:%u",
+			  ddemux_proto_name(pkt->proto),
+			  &pkt->saddr.s6_addr32[3], pkt->sport,
+			  &pkt->daddr.s6_addr32[3], pkt->dport);
+	else
+		scnprintf(what, sizeof(what), "%s [%pI6c]:%u > [%pI6c]:%u",
+			  ddemux_proto_name(pkt->proto), &pkt->saddr,
+			  pkt->sport, &pkt->daddr, pkt->dport);
+
+	pr_notice("%s egress netns=%u via=%s pid=%u comm=%s uid=%u cgroup=%llu pkt=\"%s\" holder_uid=%u holder_cgroup=%llu holder_set=\"%s\"\n",
+		  v == DDEMUX_DENY ? "deny" : "audit", net->ns.inum, via,
+		  current_pid(), comm, from_kuid_munged(&init_user_ns, dom->uid),
+		  dom->cgid, what,
+		  from_kuid_munged(&init_user_ns, holder->dom.uid),
+		  holder->dom.cgid, theirs);
+
+	if (audit_enabled == AUDIT_OFF)
+		return;
+	ab = audit_log_start(in_task() ? audit_context() : NULL, GFP_ATOMIC,
+			     AUDIT_KERNEL_OTHER);
+	if (!ab)
+		return;
+	audit_log_format(ab, "op=ddemux_egress verdict=%s netns=%u via=%s",
+			 v == DDEMUX_DENY ? "deny" : "audit", net->ns.inum, via);
+	audit_log_format(ab, " sock_uid=%u sock_cgroup=%llu pkt=\"%s\"",
+			 from_kuid_munged(&init_user_ns, dom->uid), dom->cgid,
+			 what);
+	audit_log_format(ab, " holder_uid=%u holder_cgroup=%llu holder_set=\"%s\"",
+			 from_kuid_munged(&init_user_ns, holder->dom.uid),
+			 holder->dom.cgid, theirs);
+	if (in_task())
+		audit_log_task_info(ab);
+	audit_log_end(ab);
+}
+
+/**
  * ddemux_judge - decide a port claim, record it, count and report
  * @dn: the namespace's state
  * @net: the namespace
@@ -246,7 +325,7 @@ void ddemux_learn(struct ddemux_net *dn, struct net *net, const void *owner,
 
 /* ---- sysctl: net.ddemux.* -------------------------------------------- */
 
-static int sysctl_max[] = { DDEMUX_MODE_ENFORCE, DDEMUX_DOM_ALL };
+static int sysctl_max[] = { DDEMUX_MODE_ENFORCE, DDEMUX_DOM_ALL, 1 };
 
 /*
  * Writes need CAP_NET_ADMIN in the initial user namespace: the root of a
@@ -282,12 +361,18 @@ static int ddemux_sysctl_int(ddemux_ctl_table *table, int write, void *buffer,
 		return -EINVAL;
 
 	old = xchg((int *)table->data, val);
-	if (old != val)
+	if (old != val) {
+		struct net *net = current->nsproxy->net_ns;
+
 		pr_notice("%s: %d -> %d (netns=%u pid=%u uid=%u)\n",
-			  table->procname, old, val,
-			  current->nsproxy->net_ns->ns.inum,
+			  table->procname, old, val, net->ns.inum,
 			  task_tgid_nr(current),
 			  from_kuid_munged(&init_user_ns, current_uid()));
+		/* the egress hooks exist only while rule 3 is on */
+		if (table->data == &ddemux_net_state(net)->mode ||
+		    table->data == &ddemux_net_state(net)->egress)
+			ddemux_egress_update(net, ddemux_net_state(net));
+	}
 	*ppos += *lenp;
 	return 0;
 }
@@ -309,6 +394,14 @@ static const struct ctl_table ddemux_sysctl_template[] = {
 		.extra1 = SYSCTL_ONE,
 		.extra2 = &sysctl_max[1],
 	},
+	{
+		.procname = "egress",
+		.maxlen = sizeof(int),
+		.mode = 0644,
+		.proc_handler = ddemux_sysctl_int,
+		.extra1 = SYSCTL_ZERO,
+		.extra2 = &sysctl_max[2],
+	},
 	{ }	/* sentinel, registered only where the kernel wants one */
 };
 
@@ -323,6 +416,7 @@ static int ddemux_sysctl_init(struct net *net, struct ddemux_net *dn)
 	/* point at this namespace's values (required outside init_net) */
 	dn->sysctl_table[0].data = &dn->mode;
 	dn->sysctl_table[1].data = &dn->domain;
+	dn->sysctl_table[2].data = &dn->egress;
 	dn->sysctl_hdr = ddemux_register_net_sysctl(net, "net/ddemux",
 						    dn->sysctl_table,
 						    n + DDEMUX_SYSCTL_SENTINEL);
@@ -350,6 +444,9 @@ static const char *const stat_names[DDEMUX_NSTATS] = {
 	[DDEMUX_ST_OVERLAPS_OBSERVED] = "overlaps_observed",
 	[DDEMUX_ST_ENUMERATED] = "enumerated",
 	[DDEMUX_ST_LOG_SUPPRESSED] = "log_suppressed",
+	[DDEMUX_ST_EGRESS_CHECKED] = "egress_checked",
+	[DDEMUX_ST_EGRESS_DROPPED] = "egress_dropped",
+	[DDEMUX_ST_EGRESS_AUDITED] = "egress_audited",
 };
 
 static int stats_show(struct seq_file *seq, void *v)
@@ -372,6 +469,8 @@ static int stats_show(struct seq_file *seq, void *v)
 		   atomic_read(&ddemux_gstats.hooks_missing));
 	seq_printf(seq, "rollback_failed %lld\n",
 		   atomic64_read(&ddemux_gstats.rollback_failed));
+	seq_printf(seq, "egress_hook_errors %d\n",
+		   atomic_read(&ddemux_gstats.egress_hook_errors));
 	return 0;
 }
 
@@ -571,10 +670,12 @@ static int ddemux_inherit(struct net *net, struct ddemux_net *dn)
 	if (net_eq(net, &init_net)) {
 		dn->mode = mode;
 		dn->domain = domain;
+		dn->egress = egress;
 		return 0;
 	}
 	dn->mode = READ_ONCE(init->mode);
 	dn->domain = READ_ONCE(init->domain);
+	dn->egress = READ_ONCE(init->egress);
 	mutex_lock(&init->shares_lock);
 	src = rcu_dereference_protected(init->shares,
 					lockdep_is_held(&init->shares_lock));
@@ -592,6 +693,7 @@ static int __net_init ddemux_net_init(struct net *net)
 	struct ddemux_net *dn = net_generic(net, ddemux_net_id);
 	int err;
 
+	dn->net = net;
 	mutex_init(&dn->shares_lock);
 	err = ddemux_inherit(net, dn);
 	if (err)
@@ -612,8 +714,15 @@ static int __net_init ddemux_net_init(struct net *net)
 		goto err_sysctl;
 	/* publish: everything above is visible to whoever sees @ready */
 	smp_store_release(&dn->ready, true);
+	err = ddemux_egress_init_net(net, dn);
+	if (err)
+		goto err_ready;
 	return 0;
 
+err_ready:
+	WRITE_ONCE(dn->ready, false);
+	ddemux_hooks_sync();
+	remove_proc_subtree("ddemux", net->proc_net);
 err_sysctl:
 	ddemux_sysctl_exit(dn);
 err_reg:
@@ -629,6 +738,7 @@ static void __net_exit ddemux_net_exit(struct net *net)
 {
 	struct ddemux_net *dn = net_generic(net, ddemux_net_id);
 
+	ddemux_egress_exit_net(net, dn);	/* waits for packets in flight */
 	WRITE_ONCE(dn->ready, false);
 	ddemux_hooks_sync();	/* no hook still holds @dn */
 	remove_proc_subtree("ddemux", net->proc_net);
@@ -670,29 +780,35 @@ static int __init ddemux_init(void)
 
 	if (mode < DDEMUX_MODE_OFF || mode > DDEMUX_MODE_ENFORCE ||
 	    domain < DDEMUX_DOM_UID || domain > DDEMUX_DOM_ALL ||
+	    egress < 0 || egress > 1 ||
 	    !max_entries || max_entries > (1U << 24)) {
-		pr_err("parameter out of range: mode=%d domain=%d max_entries=%u\n",
-		       mode, domain, max_entries);
+		pr_err("parameter out of range: mode=%d domain=%d egress=%d max_entries=%u\n",
+		       mode, domain, egress, max_entries);
 		return -EINVAL;
 	}
 	err = register_pernet_subsys(&ddemux_net_ops);
 	if (err)
 		return err;
-	err = ddemux_hooks_init();
+	err = ddemux_egress_init();	/* devices' egress hooks */
 	if (err)
 		goto err_pernet;
+	err = ddemux_hooks_init();
+	if (err)
+		goto err_egress;
 	err = register_pernet_subsys(&ddemux_enum_ops);
 	if (err)
 		goto err_hooks;
 	unregister_pernet_subsys(&ddemux_enum_ops);
 
-	pr_info("loaded %s: mode=%d domain=%d max_entries=%u hooks_missing=%d\n",
-		DDEMUX_VERSION, mode, domain, max_entries,
+	pr_info("loaded %s: mode=%d domain=%d egress=%d max_entries=%u hooks_missing=%d\n",
+		DDEMUX_VERSION, mode, domain, egress, max_entries,
 		atomic_read(&ddemux_gstats.hooks_missing));
 	return 0;
 
 err_hooks:
 	ddemux_hooks_exit();
+err_egress:
+	ddemux_egress_exit();
 err_pernet:
 	unregister_pernet_subsys(&ddemux_net_ops);
 	return err;
@@ -700,7 +816,8 @@ err_pernet:
 
 static void __exit ddemux_exit(void)
 {
-	ddemux_hooks_exit();	/* no ddemux code runs after this */
+	ddemux_hooks_exit();	/* no ddemux hook runs after this */
+	ddemux_egress_exit();	/* nor a device's egress hook */
 	unregister_pernet_subsys(&ddemux_net_ops);
 	pr_info("unloaded\n");
 }

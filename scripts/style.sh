@@ -8,7 +8,12 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 cd "$DDEMUX_ROOT"
-(($#)) || set -- ./*.c ./*.h kunit/*.c kunit/*.h
+if ! (($#)); then
+	for f in ./*.c ./*.h kunit/*.c kunit/*.h; do
+		# not kbuild's generated file, when the module was built in place
+		[[ $f == *.mod.c ]] || set -- "$@" "$f"
+	done
+fi
 
 checkpatch=
 for d in "$DDEMUX_CACHE"/kunit/linux-source-*; do
