@@ -70,7 +70,7 @@ def _serve(r, w):
 class Actor:
     """A forked process that runs functions for the test and keeps state."""
 
-    def __init__(self, uid, cgroup=None, netns=None, userns=False):
+    def __init__(self, uid, cgroup=None, netns=None, userns=False, caps=()):
         req_r, req_w = os.pipe()
         rep_r, rep_w = os.pipe()
         pid = os.fork()
@@ -91,9 +91,13 @@ class Actor:
                     with open("%s/%s/cgroup.procs" % (CGROOT, cgroup), "w") as f:
                         f.write(str(os.getpid()))
                 if uid is not None:
+                    if caps:
+                        libc.prctl(8, 1, 0, 0, 0)  # PR_SET_KEEPCAPS
                     os.setgroups([])
                     os.setgid(uid)
                     os.setuid(uid)
+                    if caps:
+                        set_caps(caps)
                     # a uid change makes the process non-dumpable, and its
                     # /proc/self files root's; a container runtime's child
                     # would be dumpable
@@ -113,8 +117,16 @@ class Actor:
         self.r = os.fdopen(rep_r, "rb")
 
     def __call__(self, fn, *args, **kw):
+        self.start(fn, *args, **kw)
+        return self.wait()
+
+    def start(self, fn, *args, **kw):
+        """Send a call without waiting for it; collect it with wait()
+        before calling the actor again."""
         pickle.dump((fn, args, kw), self.w)
         self.w.flush()
+
+    def wait(self):
         ok, val = pickle.load(self.r)
         if not ok:
             raise RuntimeError("actor uid %s: %s" % (self.uid, val))
@@ -136,6 +148,20 @@ class Actor:
             time.sleep(0.02)
         os.kill(self.pid, 9)
         os.waitpid(self.pid, 0)
+
+
+CAPS = {"net_admin": 12, "net_raw": 13}
+
+
+def set_caps(names):
+    """Keep only the named capabilities, effective and permitted."""
+    mask = 0
+    for n in names:
+        mask |= 1 << CAPS[n]
+    hdr = struct.pack("=Ii", 0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
+    data = struct.pack("=IIIIII", mask, mask, 0, 0, 0, 0)
+    if libc.capset(ctypes.c_char_p(hdr), ctypes.c_char_p(data)):
+        raise OSError(ctypes.get_errno(), "capset")
 
 
 def become_container_root(uid):
@@ -292,6 +318,128 @@ def a_ping_send(st, name, dst, seq, payload):
     kind = ICMP_ECHO if st[name].family == socket.AF_INET else ICMPV6_ECHO
     pkt = struct.pack("!BBHHH", kind, 0, 0, 0, seq) + payload
     return _err(st[name].sendto, pkt, (dst, 0))
+
+
+IP_PKTINFO, IP_FREEBIND, IP_TRANSPARENT = 8, 15, 19
+
+
+def csum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+
+def udp_hdr(sport, dport, payload):
+    return struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+
+
+def tcp_hdr(src, dst, sport, dport, seq, ack, flags):
+    """A TCP header with a valid IPv4 checksum; flags: 0x02 SYN, 0x04 RST."""
+    h = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags,
+                    65535, 0, 0)
+    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack(
+        "!BBH", 0, socket.IPPROTO_TCP, len(h))
+    return h[:16] + struct.pack("!H", csum(pseudo + h)) + h[18:]
+
+
+def icmp_echo(ident, seq, payload):
+    h = struct.pack("!BBHHH", ICMP_ECHO, 0, 0, ident, seq) + payload
+    return h[:2] + struct.pack("!H", csum(h)) + h[4:]
+
+
+def ipv4_hdr(src, dst, proto, payload_len):
+    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + payload_len, 0x1234, 0, 64,
+                    proto, 0, socket.inet_aton(src), socket.inet_aton(dst))
+    return h[:10] + struct.pack("!H", csum(h)) + h[12:]
+
+
+def a_raw_send(st, proto, data, dst):
+    """Send @data from a raw socket of @proto (kernel builds the IP header)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, proto)
+    try:
+        s.sendto(data, (dst, 0))
+        return 0
+    except OSError as e:
+        return e.errno
+    finally:
+        s.close()
+
+
+def a_packet_send(st, ifname, frame):
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    try:
+        s.bind((ifname, 0))
+        s.send(frame)
+        return 0
+    except OSError as e:
+        return e.errno
+    finally:
+        s.close()
+
+
+def a_sendmsg_pktinfo(st, name, data, dst, src):
+    """sendmsg() with IP_PKTINFO / IPV6_PKTINFO choosing the source."""
+    s = st[name]
+    if s.family == socket.AF_INET:
+        cm = (socket.IPPROTO_IP, IP_PKTINFO,
+              struct.pack("=i4s4s", 0, socket.inet_aton(src), bytes(4)))
+    else:
+        cm = (socket.IPPROTO_IPV6, socket.IPV6_PKTINFO,
+              socket.inet_pton(socket.AF_INET6, src) + struct.pack("=i", 0))
+    try:
+        s.sendmsg([data], [cm], 0, dst)
+        return 0
+    except OSError as e:
+        return e.errno
+
+
+def a_udp_echo(st, name, timeout=2.0):
+    """Answer one datagram; return where it came from (or None)."""
+    s = st[name]
+    s.settimeout(timeout)
+    try:
+        data, addr = s.recvfrom(65536)
+    except socket.timeout:
+        return None
+    s.sendto(b"echo:" + data, addr)
+    return addr
+
+
+def a_sniff_tcp(st, name, sport, flags, timeout=2.0):
+    """From a raw IPPROTO_TCP socket: a segment from @sport with @flags."""
+    s = st[name]
+    end = time.time() + timeout
+    while time.time() < end:
+        s.settimeout(max(0.05, end - time.time()))
+        try:
+            pkt = s.recv(65536)
+        except socket.timeout:
+            return None
+        ihl = (pkt[0] & 0xf) * 4
+        sp, dp, seq, ack, off, fl = struct.unpack("!HHIIBB", pkt[ihl:ihl + 14])
+        if sp == sport and fl & flags == flags:
+            return seq, ack, len(pkt) - ihl - (off >> 4) * 4
+    return None
+
+
+def a_peer_setsock(st, name, kind, proto):
+    st[name] = socket.socket(socket.AF_INET, kind, proto)
+    return True
+
+
+def a_tcp_recv(st, name, timeout=2.0):
+    """Data or an errno name from a connected TCP socket."""
+    s = st[name]
+    s.settimeout(timeout)
+    try:
+        return s.recv(100)
+    except socket.timeout:
+        return "timeout"
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e.errno))
 
 
 # ---- the test context -------------------------------------------------
@@ -626,6 +774,319 @@ def cgroup_domains(t):
                   0, "domain=3: same user, same cgroup")
         expect_eq(ename(b(a_udp, "r", ("0.0.0.0", r), ra=True)), "EADDRINUSE",
                   "domain=3: same user, other cgroup")
+
+
+# ---- rule 3: forged replies, observed at the victim ----------------------
+
+PEER = "ddtpeer"
+V4_HOST, V4_PEER = "10.99.0.1", "10.99.0.2"
+V6_HOST, V6_PEER = "fd99::1", "fd99::2"
+
+
+def sh(*argv):
+    subprocess.run(list(argv), check=True, capture_output=True)
+
+
+def veth_peer(t):
+    """A network namespace PEER behind a veth pair, IPv4 and IPv6."""
+    sh("ip", "netns", "add", PEER)
+    t.cleanups.append(lambda: subprocess.run(["ip", "netns", "del", PEER]))
+    sh("ip", "link", "add", "ddtv0", "type", "veth", "peer", "name", "ddtv1",
+       "netns", PEER)
+    t.cleanups.append(lambda: subprocess.run(["ip", "link", "del", "ddtv0"],
+                                             capture_output=True))
+    ns = ("ip", "netns", "exec", PEER)
+    for pre, dev, v4, v6 in (((), "ddtv0", V4_HOST, V6_HOST),
+                             (ns, "ddtv1", V4_PEER, V6_PEER)):
+        sh(*pre, "ip", "addr", "add", v4 + "/24", "dev", dev)
+        sh(*pre, "ip", "-6", "addr", "add", v6 + "/64", "dev", dev, "nodad")
+        sh(*pre, "ip", "link", "set", dev, "up")
+    sh(*ns, "ip", "link", "set", "lo", "up")
+    return t.actor(None, netns=PEER)
+
+
+def local_addrs(t, *addrs):
+    for a in addrs:
+        v6 = ":" in a
+        sh("ip", "-6" if v6 else "-4", "addr", "add", a + ("/128" if v6 else "/32"),
+           "dev", "lo", *(("nodad",) if v6 else ()))
+        t.cleanups.append(lambda a=a, v6=v6: subprocess.run(
+            ["ip", "-6" if v6 else "-4", "addr", "del",
+             a + ("/128" if v6 else "/32"), "dev", "lo"], capture_output=True))
+
+
+def forged_reply(t, family, victim, thief, echo_host, spoof, opt=None, caps=()):
+    """The thief, next to the victim on the same port, sends with a source
+    address (IP_PKTINFO / IPV6_PKTINFO) that is the victim's: the echo's
+    reply must not reach the victim."""
+    p = t.port()
+    alice, mallory = t.actor(ALICE), t.actor(MALLORY, caps=caps)
+    echo = t.actor(None)
+    expect_eq(alice(a_udp, "s", (victim, p), family), 0, "victim bind")
+    mallory(a_sock, "s", family, socket.SOCK_DGRAM)
+    if opt:
+        expect_eq(mallory(a_setsockopt, "s", socket.IPPROTO_IP, opt, 1), 0,
+                  "socket option %d" % opt)
+    expect_eq(mallory(a_bind, "s", (thief, p)), 0, "thief bind elsewhere")
+    expect_eq(echo(a_udp, "e", (echo_host, 0), family), 0, "echo")
+    dst = echo(a_name, "e")[:2]
+    echo.start(a_udp_echo, "e", 1.0)
+    e = mallory(a_sendmsg_pktinfo, "s", b"x", dst, spoof)
+    src = echo.wait()
+    got = alice(a_recv, "s", 0.5)
+    check(got is None, "the reply reached the victim: %r" % (got,))
+    check(src is None, "the forged datagram left, from %r" % (src,))
+    if t.module:
+        expect_eq(ename(e), "EPERM", "sender's error")
+
+
+@test("differs")
+def egress_pktinfo_v4(t):
+    local_addrs(t, "127.0.0.2", "127.0.0.3")
+    forged_reply(t, socket.AF_INET, "127.0.0.2", "127.0.0.3", "127.0.0.1",
+                 "127.0.0.2")
+
+
+@test("differs")
+def egress_pktinfo_v6(t):
+    local_addrs(t, "fd98::2", "fd98::3")
+    forged_reply(t, socket.AF_INET6, "fd98::2", "fd98::3", "::1", "fd98::2")
+
+
+@test("differs")
+def egress_freebind(t):
+    """IP_FREEBIND: bound to an address not (yet) local."""
+    local_addrs(t, "127.0.0.2")
+    forged_reply(t, socket.AF_INET, "127.0.0.2", "10.98.0.8", "127.0.0.1",
+                 "127.0.0.2", opt=IP_FREEBIND)
+
+
+@test("differs")
+def egress_transparent(t):
+    """IP_TRANSPARENT (CAP_NET_ADMIN): any source address."""
+    local_addrs(t, "127.0.0.2")
+    forged_reply(t, socket.AF_INET, "127.0.0.2", "10.98.0.9", "127.0.0.1",
+                 "127.0.0.2", opt=IP_TRANSPARENT, caps=("net_admin",))
+
+
+@test("differs")
+def egress_raw_udp(t):
+    """A raw socket forges a datagram from the victim's port over a veth."""
+    peer = veth_peer(t)
+    p = t.port()
+    alice, mallory = t.actor(ALICE), t.actor(MALLORY, caps=("net_raw",))
+    expect_eq(alice(a_udp, "s", ("0.0.0.0", p)), 0, "victim")
+    peer(a_udp, "e", (V4_PEER, 7))
+    peer.start(a_udp_echo, "e", 1.0)
+    e = mallory(a_raw_send, socket.IPPROTO_UDP, udp_hdr(p, 7, b"forged"), V4_PEER)
+    src = peer.wait()
+    got = alice(a_recv, "s", 0.5)
+    check(src is None, "the forged datagram reached the peer from %r" % (src,))
+    check(got is None, "the reply reached the victim: %r" % (got,))
+    if t.module:
+        expect_eq(ename(e), "EPERM", "raw sendto")
+
+
+@test("differs")
+def egress_raw_tcp_syn(t):
+    """A SYN from the victim's listening port: its SYN-ACK would land there."""
+    peer = veth_peer(t)
+    p = t.port()
+    alice, mallory = t.actor(ALICE), t.actor(MALLORY, caps=("net_raw",))
+    expect_eq(alice(a_tcp, "l", ("0.0.0.0", p), listen=True), 0, "victim listener")
+    peer(a_tcp, "l", (V4_PEER, 80), listen=True)
+    peer(a_peer_setsock, "sniff", socket.SOCK_RAW, socket.IPPROTO_TCP)
+    peer.start(a_sniff_tcp, "sniff", p, 0x02, 1.5)
+    mallory(a_raw_send, socket.IPPROTO_TCP,
+            tcp_hdr(V4_HOST, V4_PEER, p, 80, 1000, 0, 0x02), V4_PEER)
+    check(peer.wait() is None, "the forged SYN reached the peer")
+
+
+@test("differs")
+def egress_raw_tcp_rst(t):
+    """A RST with the victim's 4-tuple and the right sequence number."""
+    peer = veth_peer(t)
+    p = t.port()
+    alice, mallory = t.actor(ALICE), t.actor(MALLORY, caps=("net_raw",))
+    peer(a_tcp, "l", (V4_PEER, 80), listen=True)
+    peer(a_peer_setsock, "sniff", socket.SOCK_RAW, socket.IPPROTO_TCP)
+    alice(a_sock, "c", socket.AF_INET, socket.SOCK_STREAM)
+    expect_eq(alice(a_bind, "c", ("0.0.0.0", p)), 0, "victim bind")
+    expect_eq(alice(a_connect, "c", (V4_PEER, 80)), 0, "victim connect")
+    check(peer(a_accept, "l"), "accept")
+    peer.start(a_sniff_tcp, "sniff", p, 0x18)
+    alice(a_send, "c", b"hello")
+    seg = peer.wait()
+    check(seg, "no segment seen")
+    expect_eq(peer(a_tcp_recv, "l.child"), b"hello", "first data")
+    seq, _, ln = seg
+    mallory(a_raw_send, socket.IPPROTO_TCP,
+            tcp_hdr(V4_HOST, V4_PEER, p, 80, seq + ln, 0, 0x04), V4_PEER)
+    time.sleep(0.2)
+    alice(a_send, "c", b"still")
+    expect_eq(peer(a_tcp_recv, "l.child"), b"still", "the connection after the RST")
+
+
+@test("differs")
+def egress_raw_icmp_echo(t):
+    """An echo request with the victim ping socket's ident."""
+    ident = t.port()
+    alice, mallory = t.actor(ALICE), t.actor(MALLORY, caps=("net_raw",))
+    expect_eq(alice(a_ping, "p", socket.AF_INET, ident), 0, "victim ping socket")
+    e = mallory(a_raw_send, socket.IPPROTO_ICMP, icmp_echo(ident, 1, b"forged"),
+                "127.0.0.1")
+    got = alice(a_recv, "p", 0.5)
+    check(got is None, "the echo reply reached the victim: %r" % (got,))
+    if t.module:
+        expect_eq(ename(e), "EPERM", "raw sendto")
+
+
+@test("differs")
+def egress_packet_socket(t):
+    """AF_PACKET on a veth: a whole frame from the victim's address and port."""
+    peer = veth_peer(t)
+    p = t.port()
+    alice, mallory = t.actor(ALICE), t.actor(MALLORY, caps=("net_raw",))
+    expect_eq(alice(a_udp, "s", ("0.0.0.0", p)), 0, "victim")
+    peer(a_udp, "e", (V4_PEER, 7))
+    smac = open("/sys/class/net/ddtv0/address").read().strip()
+    dmac = subprocess.run(["ip", "netns", "exec", PEER, "cat",
+                           "/sys/class/net/ddtv1/address"], capture_output=True,
+                          text=True).stdout.strip()
+    payload = udp_hdr(p, 7, b"forged")
+    frame = (bytes.fromhex(dmac.replace(":", "")) +
+             bytes.fromhex(smac.replace(":", "")) + b"\x08\x00" +
+             ipv4_hdr(V4_HOST, V4_PEER, socket.IPPROTO_UDP, len(payload)) + payload)
+    peer.start(a_udp_echo, "e", 1.5)
+    mallory(a_packet_send, "ddtv0", frame)
+    src = peer.wait()
+    got = alice(a_recv, "s", 0.5)
+    check(src is None, "the forged frame reached the peer from %r" % (src,))
+    check(got is None, "the reply reached the victim: %r" % (got,))
+
+
+# ---- rule 3: what must keep flowing ---------------------------------------
+
+def udp_roundtrip(client, server, family, server_host):
+    server(a_udp, "e", (server_host, 0), family)
+    client(a_udp, "c", ("::" if family == socket.AF_INET6 else "0.0.0.0", 0), family)
+    dst = server(a_name, "e")[:2]
+    server.start(a_udp_echo, "e")
+    expect_eq(client(a_sendto, "c", b"hi", dst), 0, "sendto")
+    check(server.wait(), "udp to %s not received" % server_host)
+    got = client(a_recv, "c")
+    check(got and got[0] == b"echo:hi", "udp reply from %s: %r" % (server_host, got))
+    client(a_close, "c")
+    server(a_close, "e")
+
+
+def tcp_roundtrip(client, server, family, server_host):
+    server(a_tcp, "l", (server_host, 0), family, listen=True)
+    client(a_sock, "c", family, socket.SOCK_STREAM)
+    expect_eq(client(a_connect, "c", server(a_name, "l")[:2]), 0,
+              "tcp connect to " + server_host)
+    check(server(a_accept, "l"), "accept")
+    client(a_send, "c", b"ping")
+    expect_eq(server(a_tcp_recv, "l.child"), b"ping", "tcp data")
+    server(a_send, "l.child", b"pong")
+    expect_eq(client(a_tcp_recv, "c"), b"pong", "tcp reply")
+    for n in ("l.child", "l"):
+        server(a_close, n)
+    client(a_close, "c")
+
+
+@test("same")
+def egress_traffic_flows(t):
+    """UDP, TCP and ping, IPv4 and IPv6, over loopback and a veth."""
+    peer = veth_peer(t)
+    alice, local = t.actor(ALICE), t.actor(CAROL)
+    for family, lo, far in ((socket.AF_INET, "127.0.0.1", V4_PEER),
+                            (socket.AF_INET6, "::1", V6_PEER)):
+        for server, host in ((local, lo), (peer, far)):
+            udp_roundtrip(alice, server, family, host)
+            tcp_roundtrip(alice, server, family, host)
+        for host in (lo, far):
+            ident = t.port()
+            expect_eq(alice(a_ping, "p", family, ident), 0, "ping socket")
+            expect_eq(alice(a_ping_send, "p", host, 1, b"x"), 0, "echo request")
+            got = alice(a_recv, "p")
+            check(got and got[0].endswith(b"x"), "echo reply from " + host)
+            alice(a_close, "p")
+
+
+@test("same")
+def egress_pktinfo_own_address(t):
+    """IP_PKTINFO choosing an address the socket's own set contains."""
+    local_addrs(t, "127.0.0.2")
+    alice, echo = t.actor(ALICE), t.actor(CAROL)
+    echo(a_udp, "e", ("127.0.0.1", 0))
+    dst = echo(a_name, "e")
+    for bound in ("0.0.0.0", "127.0.0.2"):
+        p = t.port()
+        expect_eq(alice(a_udp, "s", (bound, p)), 0, "bind " + bound)
+        echo.start(a_udp_echo, "e")
+        expect_eq(alice(a_sendmsg_pktinfo, "s", b"x", dst, "127.0.0.2"), 0,
+                  "sendmsg")
+        expect_eq(echo.wait(), ("127.0.0.2", p), "source seen by the echo")
+        got = alice(a_recv, "s")
+        check(got and got[0] == b"echo:x", "reply")
+        alice(a_close, "s")
+
+
+@test("same")
+def egress_raw_to_unowned(t):
+    """Raw packets whose replies nobody else would get: traceroute, ping."""
+    peer = veth_peer(t)
+    mallory = t.actor(MALLORY, caps=("net_raw",))
+    peer(a_udp, "e", (V4_PEER, 7))
+    peer.start(a_udp_echo, "e")
+    expect_eq(mallory(a_raw_send, socket.IPPROTO_UDP,
+                      udp_hdr(t.port(), 7, b"raw"), V4_PEER), 0, "raw udp")
+    check(peer.wait(), "raw datagram from a port nobody holds")
+    expect_eq(mallory(a_raw_send, socket.IPPROTO_ICMP,
+                      icmp_echo(t.port(), 1, b"raw"), V4_PEER), 0, "raw echo")
+    # traceroute-style probes: a UDP datagram to a closed high port comes
+    # back as an ICMP error; a TCP SYN to a closed port as the kernel's RST
+    alice = t.actor(ALICE)
+    alice(a_sock, "u", socket.AF_INET, socket.SOCK_DGRAM)
+    alice(a_connect, "u", (V4_PEER, 33434))
+    alice(a_send, "u", b"probe")
+    expect_eq(alice(a_recv, "u"), errno.ECONNREFUSED, "port unreachable")
+    alice(a_sock, "t", socket.AF_INET6, socket.SOCK_STREAM)
+    expect_eq(ename(alice(a_connect, "t", (V6_PEER, 9))), "ECONNREFUSED",
+              "the kernel's RST")
+
+
+@test("module")
+def egress_modes_and_reports(t):
+    ident = t.port()
+    alice, mallory = t.actor(ALICE), t.actor(MALLORY, caps=("net_raw",))
+    alice(a_ping, "p", socket.AF_INET, ident)
+
+    def forge():
+        return mallory(a_raw_send, socket.IPPROTO_ICMP,
+                       icmp_echo(ident, 1, b"forged"), "127.0.0.1")
+
+    t.sysctl("egress", 0)
+    s0 = t.stats()
+    expect_eq(forge(), 0, "rule 3 off")
+    check(alice(a_recv, "p", 1.0), "rule 3 off: the reply arrives")
+    expect_eq(t.stats()["egress_checked"], s0["egress_checked"], "no check when off")
+    t.sysctl("egress", 1)
+    t.sysctl("mode", 1)
+    before = len(t.klog())
+    expect_eq(forge(), 0, "audit mode")
+    check(alice(a_recv, "p", 1.0), "audit mode: the reply arrives")
+    expect_eq(t.stats()["egress_audited"] - s0["egress_audited"], 1, "egress_audited")
+    check(log_has(t, before, "audit egress", "via=raw", "uid=%d" % MALLORY,
+                  "holder_uid=%d" % ALICE, "pkt=\"ping "), "audit egress line")
+    t.sysctl("mode", 2)
+    before = len(t.klog())
+    expect_eq(ename(forge()), "EPERM", "enforce mode")
+    check(alice(a_recv, "p", 0.5) is None, "enforce mode: no reply")
+    expect_eq(t.stats()["egress_dropped"] - s0["egress_dropped"], 1, "egress_dropped")
+    check(log_has(t, before, "deny egress", "via=raw", "holder_uid=%d" % ALICE),
+          "deny egress line")
 
 
 # ---- single-domain behaviour: exactly stock ------------------------------
