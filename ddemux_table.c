@@ -21,8 +21,8 @@
  * the old with hlist_replace_rcu(), and removed entries and port nodes
  * are freed after a grace period with kfree_rcu().
  *
- * Memory.  An entry is 120 bytes (kmalloc-128); a port node is 56 bytes
- * (kmalloc-64) shared by every entry on its port; the two rhashtables
+ * Memory.  An entry is 120 bytes (kmalloc-128); a port node is 80 bytes
+ * (kmalloc-96) shared by every entry on its port; the two rhashtables
  * add one bucket pointer per element at their default load.
  */
 #include <linux/kernel.h>
@@ -34,10 +34,22 @@
 
 #include "ddemux.h"
 
+/*
+ * A port node also summarises the domains on it: @dom0 is the domain of
+ * the claim that created the node (fixed for its life), and @uid_other and
+ * @cg_other count the entries whose uid, or cgroup, differ from it.  When
+ * both are zero and the claimer is @dom0, every set on the port is the
+ * claimer's own: nothing to walk.  That keeps a port with thousands of
+ * one user's sockets (a reuseport group, a listener's children) O(1) for
+ * that user's binds and for the packet path.
+ */
 struct ddemux_port {
 	struct rhash_head node;		/* in reg->ports */
 	u32 key;			/* proto << 16 | port */
 	unsigned int nr;		/* entries on this port */
+	unsigned int uid_other;		/* entries whose uid is not dom0's */
+	unsigned int cg_other;		/* entries whose cgroup is not dom0's */
+	struct ddemux_domain dom0;
 	struct hlist_head entries;	/* RCU list of struct ddemux_entry */
 	struct list_head all;		/* reg->port_list, under reg->lock */
 	struct rcu_head rcu;
@@ -52,6 +64,9 @@ struct ddemux_entry {
 	bool pending;			/* reserved, not yet committed */
 	struct rcu_head rcu;
 };
+
+/* The documented memory per entry: one kmalloc-128 object. */
+static_assert(sizeof(struct ddemux_entry) <= 128);
 
 static const struct rhashtable_params port_params = {
 	.key_len = sizeof(u32),
@@ -70,6 +85,29 @@ static const struct rhashtable_params owner_params = {
 static u32 port_key(const struct ddemux_aset *s)
 {
 	return (u32)s->proto << 16 | s->lport;
+}
+
+/* Count @s in (@delta 1) or out (-1) of @port's summary; under reg->lock. */
+static void port_account(struct ddemux_port *port, const struct ddemux_aset *s,
+			 int delta)
+{
+	if (!uid_eq(s->dom.uid, port->dom0.uid))
+		WRITE_ONCE(port->uid_other, port->uid_other + delta);
+	if (s->dom.cgid != port->dom0.cgid)
+		WRITE_ONCE(port->cg_other, port->cg_other + delta);
+}
+
+/* Is every set on @port in domain @d?  Lock-free readers may use it. */
+static bool port_all_in(const struct ddemux_port *port,
+			const struct ddemux_domain *d, u8 mask)
+{
+	if ((mask & DDEMUX_DOM_UID) &&
+	    (READ_ONCE(port->uid_other) || !uid_eq(d->uid, port->dom0.uid)))
+		return false;
+	if ((mask & DDEMUX_DOM_CGROUP) &&
+	    (READ_ONCE(port->cg_other) || d->cgid != port->dom0.cgid))
+		return false;
+	return true;
 }
 
 static bool aset_equal(const struct ddemux_aset *a, const struct ddemux_aset *b)
@@ -152,8 +190,11 @@ static void entry_remove(struct ddemux_registry *reg, struct ddemux_entry *e)
 	hlist_del_rcu(&e->pnode);
 	reg->nr--;
 	port = rhashtable_lookup_fast(&reg->ports, &key, port_params);
-	if (port && !--port->nr)
-		port_remove(reg, port);
+	if (port) {
+		port_account(port, &e->set, -1);
+		if (!--port->nr)
+			port_remove(reg, port);
+	}
 	kfree_rcu(e, rcu);
 }
 
@@ -173,6 +214,10 @@ static enum ddemux_verdict check_port(struct ddemux_port *port,
 
 	if (!port)
 		return DDEMUX_ALLOW;
+	if (port_all_in(port, &set->dom, pol->domain)) {
+		c->reason = DDEMUX_R_SAME_DOMAIN;
+		return DDEMUX_ALLOW;
+	}
 	hlist_for_each_entry(e, &port->entries, pnode) {
 		enum ddemux_reason reason;
 		enum ddemux_verdict v;
@@ -274,6 +319,9 @@ enum ddemux_verdict ddemux_reg_claim(struct ddemux_registry *reg,
 			goto nomem;
 		new_port->key = key;
 		new_port->nr = 0;
+		new_port->uid_other = 0;
+		new_port->cg_other = 0;
+		new_port->dom0 = set->dom;
 		INIT_HLIST_HEAD(&new_port->entries);
 		if (rhashtable_insert_fast(&reg->ports, &new_port->node,
 					   port_params))
@@ -293,6 +341,8 @@ enum ddemux_verdict ddemux_reg_claim(struct ddemux_registry *reg,
 					    owner_params))
 			goto nomem;
 		hlist_replace_rcu(&old->pnode, &e->pnode);
+		port_account(port, &old->set, -1);
+		port_account(port, &e->set, 1);
 		kfree_rcu(old, rcu);
 	} else {
 		if (old)
@@ -305,6 +355,7 @@ enum ddemux_verdict ddemux_reg_claim(struct ddemux_registry *reg,
 			goto nomem;
 		}
 		hlist_add_head_rcu(&e->pnode, &port->entries);
+		port_account(port, &e->set, 1);
 		port->nr++;
 		reg->nr++;
 	}
@@ -391,7 +442,7 @@ bool ddemux_reg_find_other(struct ddemux_registry *reg,
 	rcu_read_lock();
 	port = READ_ONCE(reg->dead) ? NULL :
 		rhashtable_lookup(&reg->ports, &key, port_params);
-	if (port) {
+	if (port && !port_all_in(port, dom, domain_mask)) {
 		hlist_for_each_entry_rcu(e, &port->entries, pnode) {
 			if (ddemux_contains(&e->set, pa) &&
 			    !ddemux_same_domain(&e->set.dom, dom,

@@ -21,7 +21,7 @@ static const struct ddemux_policy enforce_uid = {
 };
 
 /* distinct fake owners: the registry never dereferences them */
-static int owners[64];
+static int owners[64];	/* OWNER(i), i < 64 */
 #define OWNER(i) ((const void *)&owners[i])
 
 static struct ddemux_registry *new_reg(struct kunit *test, unsigned int max)
@@ -323,6 +323,65 @@ static void test_destroyed(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 0);
 }
 
+/*
+ * The per-port domain summary must give the same answers as the walk:
+ * many sets of one domain, then a foreign one, then the foreign one gone.
+ */
+static void test_domain_summary(struct kunit *test)
+{
+	struct ddemux_registry *reg = new_reg(test, 100);
+	struct ddemux_pkt pkt = tu_pkt(test, "udp 10.0.0.1:53 > 10.0.0.2:4000");
+	struct ddemux_domain d1 = { .uid = KUIDT_INIT(1), .cgid = 5 };
+	struct ddemux_domain d2 = { .uid = KUIDT_INIT(2), .cgid = 5 };
+	struct ddemux_policy cg = enforce_uid;
+	struct ddemux_conflict c;
+	struct ddemux_paddr reply;
+	struct ddemux_aset found, s;
+	int i;
+
+	ddemux_reply_of(&pkt, &reply);
+	for (i = 0; i < 20; i++)
+		KUNIT_ASSERT_EQ(test, claim(test, reg, i, "udp 0.0.0.0:53 uid=1 cg=5 rp",
+					    0, &c), DDEMUX_ALLOW);
+	KUNIT_EXPECT_EQ(test, c.reason, DDEMUX_R_SAME_DOMAIN);
+	KUNIT_EXPECT_FALSE(test, ddemux_reg_find_other(reg, &reply, &d1,
+						       DDEMUX_DOM_UID, &found));
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_find_other(reg, &reply, &d2,
+						      DDEMUX_DOM_UID, &found));
+	/* another user, in the same cgroup: one domain when domain=cgroup */
+	cg.domain = DDEMUX_DOM_CGROUP;
+	s = tu_set(test, "udp 10.0.0.1:53 uid=2 cg=5 ra");
+	KUNIT_EXPECT_EQ(test, ddemux_reg_claim(reg, OWNER(40), &s, 0, 0, &cg, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_EQ(test, c.reason, DDEMUX_R_SAME_DOMAIN);
+	/* ...but not by uid: uid 1 now meets uid 2 on the port */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 41, "udp 10.0.0.1:53 uid=1 cg=5 ra", 0, &c),
+			DDEMUX_DENY);
+	KUNIT_EXPECT_TRUE(test, uid_eq(c.holder.dom.uid, KUIDT_INIT(2)));
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_find_other(reg, &reply, &d1,
+						      DDEMUX_DOM_UID, &found));
+	KUNIT_EXPECT_TRUE(test, uid_eq(found.dom.uid, KUIDT_INIT(2)));
+	/* the foreign set replaced by one of uid 1: a single domain again */
+	s = tu_set(test, "udp 10.0.0.1:53 uid=1 cg=5 ra");
+	KUNIT_EXPECT_EQ(test, ddemux_reg_claim(reg, OWNER(40), &s, 0,
+					       DDEMUX_CLAIM_FORCE, NULL, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 41, "udp 10.0.0.2:53 uid=1 cg=5 ra", 0, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_EQ(test, c.reason, DDEMUX_R_SAME_DOMAIN);
+	KUNIT_EXPECT_FALSE(test, ddemux_reg_find_other(reg, &reply, &d1,
+						       DDEMUX_DOM_UID, &found));
+	/* uid 1 and another cgroup: one domain by uid, two by both */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 42, "udp 10.0.0.3:53 uid=1 cg=6 ra", 0, &c),
+			DDEMUX_ALLOW);
+	cg.domain = DDEMUX_DOM_ALL;
+	s = tu_set(test, "udp 0.0.0.0:53 uid=1 cg=5 rp");
+	KUNIT_EXPECT_EQ(test, ddemux_reg_claim(reg, OWNER(43), &s, 0, 0, &cg, &c),
+			DDEMUX_DENY);
+	KUNIT_EXPECT_EQ(test, c.holder.dom.cgid, 6);
+	ddemux_reg_destroy(reg);
+}
+
 /* ---- concurrency -------------------------------------------------------- */
 
 #define STRESS_THREADS	4
@@ -477,6 +536,7 @@ static struct kunit_case ddemux_table_cases[] = {
 	KUNIT_CASE(test_find_other),
 	KUNIT_CASE(test_snapshot),
 	KUNIT_CASE(test_destroyed),
+	KUNIT_CASE(test_domain_summary),
 	KUNIT_CASE(test_concurrent_claims),
 	{}
 };
