@@ -8,8 +8,10 @@
 #   2. KUnit under UML (scripts/kunit.sh): every test case counts
 #   3. the integration suite in a VM booting Debian's 6.1 kernel, then its
 #      6.12 kernel, each with the module built against its headers
-#      (tests/run.sh via scripts/vm.sh): every test counts, and a kernel
-#      splat in the guest's log fails the run
+#      (tests/run.sh via scripts/vm.sh), followed by the kernel's own
+#      socket selftests with ddemux loaded (scripts/build-selftests.sh,
+#      tests/selftests.sh): every test counts, and a kernel splat in the
+#      guest's log fails the run
 #
 # Installs the Debian packages it needs when run as root.  Kernel trees,
 # images and builds live in $DDEMUX_CACHE (~/.cache/ddemux), never in the
@@ -76,8 +78,8 @@ vm_suite() {
 	out=$DDEMUX_CACHE/logs/vm-$series
 	rm -rf "$out"
 	log "vm-$series: $release"
-	scripts/vm.sh --kernel "$release" --timeout 1500 --out "$out" -- \
-		tests/run.sh "$ko" >"$DDEMUX_CACHE/logs/vm-$series.log" 2>&1 || rc=$?
+	scripts/vm.sh --kernel "$release" --timeout 2400 --out "$out" -- \
+		tests/run.sh "$ko" "$SELFTESTS" >"$DDEMUX_CACHE/logs/vm-$series.log" 2>&1 || rc=$?
 	p=$(grep -acE '^(test|stock|selftest) [^ ]+: PASS' "$out/output.log")
 	f=$(grep -acE '^(test|stock|selftest) [^ ]+: FAIL' "$out/output.log")
 	grep -aE '^(test|stock|selftest) [^ ]+: FAIL|^tests:|^selftests:' \
@@ -126,6 +128,15 @@ rm -f "$kres"
 grep -a 'Testing complete' "$DDEMUX_CACHE/logs/kunit.log" | sed 's/^/    /'
 PASSED=$((PASSED + kp))
 FAILED=$((FAILED + kf))
+
+log "build-selftests"
+if SELFTESTS=$(scripts/build-selftests.sh 2>"$DDEMUX_CACHE/logs/build-selftests.log"); then
+	PASSED=$((PASSED + 1))
+	printf '    ok   build-selftests\n'
+else
+	SELFTESTS=
+	note_fail "build-selftests (log: $DDEMUX_CACHE/logs/build-selftests.log)"
+fi
 
 vm_suite 6.1
 vm_suite 6.12
