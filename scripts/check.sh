@@ -4,14 +4,17 @@
 # make check: everything CI runs, in order, ending with "N passed, N failed".
 #
 #   1. builds: ddemux.ko against Debian's 6.1 and 6.12 headers with W=1
-#      (any warning fails), sparse over the 6.1 build, checkpatch --strict
+#      (any warning fails), sparse over the 6.1 build, checkpatch --strict,
+#      docutils over Documentation/
 #   2. KUnit under UML (scripts/kunit.sh): every test case counts
-#   3. the integration suite in a VM booting Debian's 6.1 kernel, then its
+#   3. DKMS: dkms add/build/install against both kernels' headers, in
+#      trees of its own (tests/dkms.sh)
+#   4. the integration suite in a VM booting Debian's 6.1 kernel, then its
 #      6.12 kernel, each with the module built against its headers
 #      (tests/run.sh via scripts/vm.sh), followed by the kernel's own
 #      socket selftests with ddemux loaded (scripts/build-selftests.sh,
 #      tests/selftests.sh): every test counts, and a kernel splat in the
-#      guest's log fails the run
+#      guest's log fails the run; the DKMS-built module is loaded there
 #
 # Installs the Debian packages it needs when run as root.  Kernel trees,
 # images and builds live in $DDEMUX_CACHE (~/.cache/ddemux), never in the
@@ -55,8 +58,7 @@ build_against() {
 	mkdir -p "$dir/kunit"
 	(cd "$DDEMUX_ROOT" && cp Kbuild Kconfig Makefile VERSION ./*.c ./*.h "$dir/")
 	echo "headers: $kdir"
-	out=$(make -C "$kdir" M="$dir" W=1 \
-		DDEMUX_VERSION="$(cd "$DDEMUX_ROOT" && git describe --tags --always --dirty 2>/dev/null || cat VERSION)" \
+	out=$(make -C "$kdir" M="$dir" W=1 DDEMUX_VERSION="$(module_version)" \
 		"$@" modules 2>&1)
 	local rc=$?
 	echo "$out"
@@ -79,7 +81,8 @@ vm_suite() {
 	rm -rf "$out"
 	log "vm-$series: $release"
 	scripts/vm.sh --kernel "$release" --timeout 2400 --out "$out" -- \
-		tests/run.sh "$ko" "$SELFTESTS" >"$DDEMUX_CACHE/logs/vm-$series.log" 2>&1 || rc=$?
+		tests/run.sh "$ko" "$SELFTESTS" "${DKMS_KO[$release]:-}" \
+		>"$DDEMUX_CACHE/logs/vm-$series.log" 2>&1 || rc=$?
 	p=$(grep -acE '^(test|stock|selftest) [^ ]+: PASS' "$out/output.log")
 	f=$(grep -acE '^(test|stock|selftest) [^ ]+: FAIL' "$out/output.log")
 	grep -aE '^(test|stock|selftest) [^ ]+: FAIL|^tests:|^selftests:' \
@@ -106,12 +109,14 @@ cd "$DDEMUX_ROOT"
 need_pkgs gcc make flex bison bc python3 perl xz-utils zstd kmod libelf-dev \
 	sparse linux-headers-amd64 linux-headers-6.12-amd64 linux-source-6.1 \
 	linux-image-amd64 linux-image-6.12-amd64 qemu-system-x86 \
-	qemu-system-data busybox-static cpio iproute2 procps util-linux
+	qemu-system-data busybox-static cpio iproute2 procps util-linux dkms \
+	python3-docutils
 
 step build-6.1 build_against 6.1
 step build-6.12 build_against 6.12
 step sparse-6.1 build_against 6.1 C=2 CF="-D__CHECK_ENDIAN__"
 step checkpatch scripts/style.sh
+step docs scripts/check-docs.py
 
 # KUnit: count its test cases, not the step.
 log "kunit"
@@ -137,6 +142,20 @@ else
 	SELFTESTS=
 	note_fail "build-selftests (log: $DDEMUX_CACHE/logs/build-selftests.log)"
 fi
+
+log "dkms"
+declare -A DKMS_KO=()
+dout=$(tests/dkms.sh "$(release_of 6.1)" "$(release_of 6.12)" 2>&1)
+p=$(grep -c '^test .*: PASS' <<<"$dout")
+f=$(grep -c '^test .*: FAIL' <<<"$dout")
+PASSED=$((PASSED + p))
+FAILED=$((FAILED + f))
+grep -A25 ': FAIL' <<<"$dout" | sed 's/^/    /'
+((f)) && FAILURES+=(dkms)
+printf '    %s dkms (%d passed)\n' "$( ((f)) && echo FAIL || echo 'ok  ')" "$p"
+while read -r _ k path; do
+	DKMS_KO[$k]=$path
+done < <(grep '^module ' <<<"$dout")
 
 vm_suite 6.1
 vm_suite 6.12

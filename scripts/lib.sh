@@ -49,4 +49,17 @@ release_of() {
 	echo "${v#/boot/vmlinuz-}"
 }
 
+# kernel_pkgs SERIES: Debian's image and headers packages of a series.
+kernel_pkgs() {
+	case $1 in
+	6.1) echo linux-image-amd64 linux-headers-amd64 ;;
+	*) echo "linux-image-$1-amd64" "linux-headers-$1-amd64" ;;
+	esac
+}
+
+# module_version: what modinfo shows (see the Makefile).
+module_version() {
+	make -s --no-print-directory -C "$DDEMUX_ROOT" version
+}
+
 mkdir -p "$DDEMUX_CACHE"

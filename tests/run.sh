@@ -3,19 +3,21 @@
 #
 # The integration suite, run inside the test VM (scripts/vm.sh) as root:
 #
-#   tests/run.sh DDEMUX_KO [SELFTEST_DIR]
+#   tests/run.sh DDEMUX_KO [SELFTEST_DIR [DKMS_KO]]
 #
 # 1. the stock kernel, no module: every "differs" test must fail, every
 #    "same" test must pass (tests/ddemux_tests.py --stock);
 # 2. insmod, then the whole suite with ddemux in enforce mode;
 # 3. the kernel's own socket selftests with ddemux loaded, when built
 #    (tests/selftests.sh);
-# 4. rmmod.
+# 4. rmmod; then the module DKMS built (tests/dkms.sh), when given: it
+#    must load, work and unload.
 # Every result is a line "test|stock|selftest NAME: PASS|FAIL ..." that
 # scripts/check.sh counts.
 set -u
 ko=$1
 selftests=${2:-}
+dkms_ko=${3:-}
 cd "$(dirname "$0")/.."
 
 rc=0
@@ -41,5 +43,16 @@ if rmmod ddemux; then
 else
 	echo "test rmmod: FAIL"
 	rc=1
+fi
+
+if [[ -n $dkms_ko ]]; then
+	if insmod "$dkms_ko" && grep -q '^binds_checked' /proc/net/ddemux/stats &&
+		python3 tests/ddemux_tests.py --ko "$dkms_ko" -k udp4_reuseaddr_cobind &&
+		rmmod ddemux; then
+		echo "test dkms-load: PASS"
+	else
+		echo "test dkms-load: FAIL"
+		rc=1
+	fi
 fi
 exit $rc
