@@ -141,7 +141,7 @@ void ddemux_report(struct net *net, const char *op, enum ddemux_verdict v,
 		[DDEMUX_ALLOW] = "overlap", [DDEMUX_AUDIT] = "audit",
 		[DDEMUX_DENY] = "deny",
 	};
-	char comm[TASK_COMM_LEN], mine[96], theirs[96];
+	char comm[TASK_COMM_LEN], mine[128], theirs[128];
 	struct ddemux_net *dn = ddemux_net(net);
 	struct audit_buffer *ab;
 
@@ -206,7 +206,7 @@ void ddemux_report_egress(struct net *net, enum ddemux_verdict v,
 			  const struct ddemux_pkt *pkt,
 			  const struct ddemux_aset *holder)
 {
-	char comm[TASK_COMM_LEN], theirs[96], what[112];
+	char comm[TASK_COMM_LEN], theirs[128], what[112];
 	struct ddemux_net *dn = ddemux_net(net);
 	struct audit_buffer *ab;
 

@@ -541,13 +541,18 @@ static int apply_line(struct ddemux_shares *s, const char *line, size_t len)
 	const char *tok[MAX_TOKENS];
 	size_t tlen[MAX_TOKENS];
 	enum ddemux_share_proto sp;
+	size_t i = 0;
 	bool add;
 	u16 lo, hi;
 	int n, err;
 
+	while (i < len && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	if (i < len && line[i] == '#')
+		return 0;	/* a comment, however many words */
 	n = tokenize(line, len, tok, tlen);
-	if (n <= 0 || tok[0][0] == '#')
-		return n;	/* error, blank line or comment */
+	if (n <= 0)
+		return n;	/* error or blank line */
 
 	if (tok_is(tok[0], tlen[0], "flush")) {
 		if (n != 1)

@@ -439,6 +439,8 @@ static const struct shares_case shares_cases[] = {
 	  "add tcp 80\nadd udp 53\nadd ping 1-65535\n", "three protocols" },
 	{ NULL, "\n\n# a comment\n\t\n  add \t udp   53  ", 0, 0, "add udp 53\n",
 	  "blanks, empty lines and comments" },
+	{ NULL, "# saved by the admin, five words or more\nadd udp 1", 0, 0,
+	  "add udp 1\n", "a long comment" },
 	{ "add udp 1000-2000", "del udp 1500", 0, 0,
 	  "add udp 1000-1499\nadd udp 1501-2000\n", "del splits a range" },
 	{ "add udp 1000-2000", "del udp 500-1200", 0, 0, "add udp 1201-2000\n",
