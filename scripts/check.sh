@@ -6,7 +6,8 @@
 #   1. builds: ddemux.ko against Debian's 6.1 and 6.12 headers with W=1
 #      (any warning fails), sparse over the 6.1 build, checkpatch --strict,
 #      docutils over Documentation/
-#   2. KUnit under UML (scripts/kunit.sh): every test case counts
+#   2. libFuzzer over the pure code, 30 s a target (scripts/fuzz.sh), and
+#      KUnit under UML (scripts/kunit.sh): every test case counts
 #   3. DKMS: dkms add/build/install against both kernels' headers, in
 #      trees of its own (tests/dkms.sh)
 #   4. the integration suite in a VM booting Debian's 6.1 kernel, then its
@@ -110,13 +111,22 @@ need_pkgs gcc make flex bison bc python3 perl xz-utils zstd kmod libelf-dev \
 	sparse linux-headers-amd64 linux-headers-6.12-amd64 linux-source-6.1 \
 	linux-image-amd64 linux-image-6.12-amd64 qemu-system-x86 \
 	qemu-system-data busybox-static cpio iproute2 procps util-linux dkms \
-	python3-docutils
+	python3-docutils clang libclang-rt-14-dev
 
 step build-6.1 build_against 6.1
 step build-6.12 build_against 6.12
 step sparse-6.1 build_against 6.1 C=2 CF="-D__CHECK_ENDIAN__"
 step checkpatch scripts/style.sh
 step docs scripts/check-docs.py
+
+# libFuzzer over the pure code, 30 s a target: count its targets.
+log "fuzz"
+fout=$(scripts/fuzz.sh "${DDEMUX_FUZZ_SECONDS:-30}" 2>"$DDEMUX_CACHE/logs/fuzz.log")
+grep '^test ' <<<"$fout" | sed 's/^/    /'
+PASSED=$((PASSED + $(grep -c '^test .*: PASS' <<<"$fout")))
+f=$(grep -c '^test .*: FAIL' <<<"$fout")
+grep -q '^test ' <<<"$fout" || f=1
+((f)) && { FAILED=$((FAILED + f)); FAILURES+=(fuzz); }
 
 # KUnit: count its test cases, not the step.
 log "kunit"

@@ -8,7 +8,10 @@
 # 1. the stock kernel, no module: every "differs" test must fail, every
 #    "same" test must pass (tests/ddemux_tests.py --stock);
 # 2. insmod, then the whole suite with ddemux in enforce mode;
-# 3. the kernel's own socket selftests with ddemux loaded, when built
+# 3. the interface fuzzed (tests/fuzz_proc.py) and the stress and churn
+#    load with module reloads (tests/stress.py), sized by DDEMUX_FUZZ_WRITES
+#    (3000), DDEMUX_STRESS_SECONDS (20) and DDEMUX_RELOADS (25);
+#    then the kernel's own socket selftests with ddemux loaded, when built
 #    (tests/selftests.sh);
 # 4. rmmod; then the module DKMS built (tests/dkms.sh), when given: it
 #    must load, work and unload.
@@ -32,6 +35,12 @@ else
 	exit 1
 fi
 python3 tests/ddemux_tests.py --ko "$ko" || rc=1
+
+echo "== fuzzing the interface"
+python3 tests/fuzz_proc.py --writes "${DDEMUX_FUZZ_WRITES:-3000}" || rc=1
+echo "== stress and churn"
+python3 tests/stress.py --ko "$ko" --seconds "${DDEMUX_STRESS_SECONDS:-20}" \
+	--reloads "${DDEMUX_RELOADS:-25}" || rc=1
 
 if [[ -n $selftests && -x tests/selftests.sh ]]; then
 	echo "== kernel selftests with ddemux"
