@@ -134,13 +134,15 @@ ddemux_stat() {
 # $ddemux_checked, how many binds ddemux judged in this namespace (tests
 # that make their own namespaces are not counted).
 run() {
-	local name=$1 start klines=0 checked=0
+	local name=$1 start mark= checked=0
 	shift
 	log=$LOGS/$name.log
 	mkdir -p "$(dirname "$log")"
 	note=
 	if [[ $expect == ddemux ]]; then
-		klines=$(dmesg | wc -l)
+		# a line count stops growing once the ring buffer is full
+		mark="ddemux-selftest-mark $$.$RANDOM.$(date +%s%N)"
+		echo "$mark" >/dev/kmsg
 		checked=$(ddemux_stat "" binds_checked)
 	fi
 	start=$(date +%s%N)
@@ -156,7 +158,9 @@ run() {
 	ddemux_lines=
 	ddemux_checked=0
 	if [[ $expect == ddemux ]]; then
-		ddemux_lines=$(dmesg | tail -n +"$((klines + 1))" |
+		ddemux_lines=$(dmesg | awk -v m="$mark" \
+			'{ l[NR] = $0 } index($0, m) { s = NR }
+			 END { for (i = s + 1; i <= NR; i++) print l[i] }' |
 			grep -E "$DDEMUX_LOG_RE" || true)
 		ddemux_checked=$(($(ddemux_stat "" binds_checked) - checked))
 	fi

@@ -53,6 +53,23 @@ def klog():
     return subprocess.run(["dmesg"], capture_output=True, text=True).stdout.splitlines()
 
 
+def klog_mark():
+    """A unique line in the kernel log (line counts stop growing once the
+    ring buffer is full)."""
+    mark = "ddemux-stress-mark %d.%f" % (os.getpid(), time.time())
+    with open("/dev/kmsg", "w") as f:
+        f.write(mark + "\n")
+    return mark
+
+
+def klog_since(mark):
+    lines = klog()
+    for i in range(len(lines) - 1, -1, -1):
+        if lines[i].endswith(mark):
+            return lines[i + 1:]
+    return lines
+
+
 # ---- the load ---------------------------------------------------------
 
 def new_socket(rng, kind):
@@ -372,13 +389,13 @@ def main():
     base = len(open("/proc/net/ddemux/sockets").read().splitlines())
 
     # churn: three users, two cgroups, namespaces coming and going
-    s0, log0 = stats(), len(klog())
+    s0, log0 = stats(), klog_mark()
     procs, release, ops, held, samples, viol, nns = run_load(
         (dt.ALICE, dt.MALLORY, dt.CAROL) * 2, seconds, True, True)
     err = exact(held)
     finish(procs, release)
     s1 = stats()
-    same = [l for l in klog()[log0:] if "deny bind" in l and
+    same = [l for l in klog_since(log0) if "deny bind" in l and
             re.search(r" uid=(\d+) ", l).group(1) == re.search(r"holder_uid=(\d+)", l).group(1)]
     bad = None
     if viol:
