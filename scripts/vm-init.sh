@@ -31,11 +31,15 @@
 #   ctl   a per-run scratch directory, holding
 #           env     shell assignments: DDEMUX_OUT, DDEMUX_CWD, DDEMUX_HOSTNAME
 #                   and DDEMUX_TAG (a random marker written to the kernel
-#                   console when the command starts and ends);
+#                   console when the command starts and ends), and
+#                   DDEMUX_KMEMLEAK=1 for vm.sh --kmemleak;
 #           cmd     "set -- 'arg0' 'arg1' ...", every argument single-quoted;
 #         and receiving
 #           uptime  the guest's /proc/uptime when the command started;
-#           status  the command's exit status.
+#           status  the command's exit status;
+#           kmemleak-boot, kmemleak
+#                   with --kmemleak, the leak reports of the scans before
+#                   and after the command.
 #   out   the caller's output directory, mounted at the same path as on the
 #         host; dmesg.txt is written there.
 #
@@ -54,6 +58,8 @@ CTL=$RUNDIR/ctl
 # A static busybox: the initramfs copy in stage 1, then our copy of that.
 BUSYBOX=/bin/busybox
 
+KMEMLEAK=/sys/kernel/debug/kmemleak
+
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 
@@ -62,8 +68,10 @@ msg() {
 }
 
 # Power the VM off; qemu runs with -no-reboot, so it exits either way.
+# A kernel without ACPI cannot power off, only halt: it reboots instead.
 poweroff_now() {
 	"$BUSYBOX" sync
+	[ -d /sys/firmware/acpi ] || "$BUSYBOX" reboot -f
 	"$BUSYBOX" poweroff -f
 	echo o >/proc/sysrq-trigger
 	while :; do sleep 1; done
@@ -171,6 +179,20 @@ stage2() {
 	export HOME=/root LANG=C.UTF-8 TERM=dumb PAGER=cat
 	export DDEMUX_VM=1 DDEMUX_OUT
 
+	# Leaks from before the command are the kernel's own: report them
+	# apart, then have kmemleak forget them.
+	if [ "${DDEMUX_KMEMLEAK-}" = 1 ]; then
+		if [ -e "$KMEMLEAK" ]; then
+			{ echo scan >"$KMEMLEAK" &&
+				cat "$KMEMLEAK" >"$CTL/kmemleak-boot" &&
+				echo clear >"$KMEMLEAK"; } ||
+				msg "kmemleak: the scan before the command failed"
+		else
+			msg "no $KMEMLEAK: cannot look for leaks"
+			DDEMUX_KMEMLEAK=
+		fi
+	fi
+
 	read -r uptime _ </proc/uptime
 	echo "$uptime" >"$CTL/uptime"
 	echo "$DDEMUX_TAG BEGIN"
@@ -179,6 +201,15 @@ stage2() {
 	# shellcheck source=/dev/null
 	(cd "$DDEMUX_CWD" && . "$CTL/cmd" && exec "$@") </dev/null >/dev/hvc0 2>&1
 	status=$?
+	# An object counts as leaked if it is unreferenced in two scans 5 s
+	# apart (kmemleak's minimum object age), not only in one.
+	if [ "${DDEMUX_KMEMLEAK-}" = 1 ]; then
+		{ echo scan >"$KMEMLEAK" && sleep 5 &&
+			echo scan >"$KMEMLEAK" &&
+			cat "$KMEMLEAK" >"$CTL/kmemleak.tmp" &&
+			mv "$CTL/kmemleak.tmp" "$CTL/kmemleak"; } ||
+			msg "kmemleak: the scan after the command failed"
+	fi
 	echo "$DDEMUX_TAG END"
 
 	echo "$status" >"$CTL/status"

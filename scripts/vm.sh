@@ -25,6 +25,8 @@ readonly BOOT_MODULES=(virtio_pci virtio_console 9pnet_virtio 9p overlay)
 
 # Kernel log lines that fail the run even if the command succeeded.
 readonly SPLAT_RE='BUG:|WARNING:|Oops|Call Trace|general protection|KASAN|UBSAN|kmemleak|Kernel panic'
+# Lines among those that report nothing wrong (a kmemleak kernel's boot).
+readonly BENIGN_RE='kmemleak: (Kernel memory leak detector initialized|Automatic memory scanning thread (started|ended))'
 
 # Exit statuses of our own; anything else is the command's.
 readonly EXIT_SPLAT=3
@@ -47,6 +49,18 @@ Options:
   --kernel K     kernel to boot: a release as in /boot/vmlinuz-K, or a
                  version such as 6.1 or 6.12 for the newest installed amd64
                  kernel of that version (default: 6.1)
+  --kernel-image PATH
+                 boot this kernel instead, one with everything vm.sh needs
+                 built in (the initramfs loads no modules): a kernel build
+                 directory such as scripts/debug-kernel.sh prints, an ELF
+                 vmlinux (PVH) or a bzImage; kasan_multi_shot is added to
+                 its command line, so that every KASAN report is printed
+  --append ARGS  more kernel command-line parameters
+  --kmemleak     before the command, scan for kernel memory leaks and
+                 forget them (DIR/kmemleak-boot.txt); after it, scan again
+                 and fail with status $EXIT_SPLAT if any object leaked
+                 (DIR/kmemleak.txt); status $EXIT_VM if the kernel has no
+                 kmemleak
   --mem MB       guest memory (default: 2048)
   --smp N        guest CPUs (default: 2)
   --timeout S    kill the VM after S seconds (default: 900)
@@ -57,15 +71,18 @@ Options:
   -h, --help     show this help
 
 DIR receives output.log (the command's output), console.log (the kernel's
-serial console) and dmesg.txt.
+serial console) and dmesg.txt, and with --kmemleak the reports above.
 
 Exit status: the command's, except
-  $EXIT_SPLAT    the kernel log has a BUG/WARNING/Oops/panic/... line
+  $EXIT_SPLAT    the kernel log has a BUG/WARNING/Oops/panic/... line, or
+                 --kmemleak found a leak
   $EXIT_TIMEOUT  timed out
   $EXIT_VM  usage error, or the VM died before the command finished
 
 Environment: DDEMUX_CACHE (default: \$HOME/.cache/ddemux) holds the kernel
-and initramfs images.
+and initramfs images; DDEMUX_TCG_THREAD=multi runs each vCPU in a host
+thread of its own (faster, but it can hang a guest whose kernel patches
+its own text under load; the default is single).
 EOF
 }
 
@@ -245,6 +262,50 @@ prepare() {
 	exec {lock}>&-
 }
 
+# prepare_image PATH: set $release, $vmlinux, $pvh and $initrd, as
+# prepare does, for the kernel image or build directory PATH, which has
+# everything built in: the initramfs has no modules.
+prepare_image() {
+	local path=$1 dir lock
+
+	if [[ -d $path ]]; then
+		[[ -s $path/include/config/kernel.release ]] ||
+			die "$path is not a kernel build directory"
+		release=$(<"$path/include/config/kernel.release")
+		vmlinux=$path/arch/x86/boot/bzImage
+		pvh=0
+		if grep -qx CONFIG_PVH=y "$path/.config" 2>/dev/null &&
+			[[ -f $path/vmlinux ]]; then
+			vmlinux=$path/vmlinux
+			pvh=1
+		fi
+	else
+		vmlinux=$path
+		release=${path##*/}
+		pvh=0
+		[[ $(head -c4 "$path" 2>/dev/null) == $'\x7fELF' ]] && pvh=1
+	fi
+	[[ -f $vmlinux ]] || die "no kernel image $vmlinux"
+	vmlinux=$(realpath -- "$vmlinux")
+
+	dir=${DDEMUX_CACHE:-$HOME/.cache/ddemux}/vm/builtin
+	mkdir -p "$dir"
+	initrd=$dir/initramfs-$( {
+		cat "$INIT_SCRIPT"
+		stamp "$BUSYBOX"
+	} | sha256sum | cut -c1-16).cpio
+
+	exec {lock}>"$dir/.lock"
+	flock "$lock"
+	if [[ ! -e $initrd ]]; then
+		msg "building $initrd"
+		build_initramfs "$initrd"
+	fi
+	find "$dir" -maxdepth 1 -type f -name 'initramfs-*' ! -path "$initrd" \
+		-mmin +60 -delete
+	exec {lock}>&-
+}
+
 # follow FILE: copy FILE to stdout as it grows, until qemu exits.
 follow() {
 	tail -s 0.2 -n +1 -F --pid="$vm_pid" "$1" 2>/dev/null
@@ -262,18 +323,27 @@ console_filter() {
 }
 
 kernel=6.1
+kernel_set=0
+kernel_image=
+append=
+kmemleak=0
 mem=2048
 smp=2
+# One TCG thread for all vCPUs unless DDEMUX_TCG_THREAD=multi: see the
+# comment on thread=single at the qemu command line.
+accel=tcg,thread=${DDEMUX_TCG_THREAD:-single}
 timeout=900
 out=
 verbose=0
 
 while (($#)); do
 	case $1 in
-	--kernel | --mem | --smp | --timeout | --out)
+	--kernel | --kernel-image | --append | --mem | --smp | --timeout | --out)
 		(($# >= 2)) || die "$1 needs an argument"
 		case $1 in
-		--kernel) kernel=$2 ;;
+		--kernel) kernel=$2 kernel_set=1 ;;
+		--kernel-image) kernel_image=$2 ;;
+		--append) append+=" $2" ;;
 		--mem) mem=$2 ;;
 		--smp) smp=$2 ;;
 		--timeout) timeout=$2 ;;
@@ -283,6 +353,10 @@ while (($#)); do
 		;;
 	-v | --verbose)
 		verbose=1
+		shift
+		;;
+	--kmemleak)
+		kmemleak=1
 		shift
 		;;
 	-h | --help)
@@ -303,6 +377,8 @@ done
 [[ $mem =~ ^[1-9][0-9]*$ ]] || die "bad --mem: $mem"
 [[ $smp =~ ^[1-9][0-9]*$ ]] || die "bad --smp: $smp"
 [[ $timeout =~ ^[1-9][0-9]*$ ]] || die "bad --timeout: $timeout"
+[[ -z $kernel_image ]] || ((!kernel_set)) ||
+	die "--kernel and --kernel-image exclude each other"
 
 for tool in qemu-system-x86_64 busybox modprobe cpio flock timeout; do
 	command -v "$tool" >/dev/null || die "$tool not found"
@@ -312,9 +388,18 @@ BUSYBOX=$(command -v busybox)
 ! ldd "$BUSYBOX" >/dev/null 2>&1 ||
 	die "$BUSYBOX is dynamically linked (install busybox-static)"
 
-release=$(resolve_kernel "$kernel")
-[[ -d /lib/modules/$release ]] || die "no /lib/modules/$release"
-prepare "$release"
+topology=$smp
+if [[ -n $kernel_image ]]; then
+	prepare_image "$kernel_image"
+	append="kasan_multi_shot$append"
+	# One CPU per socket: a kernel without ACPI finds the CPUs in
+	# SeaBIOS's MP table, which lists only the first CPU of a socket.
+	topology=$smp,sockets=$smp
+else
+	release=$(resolve_kernel "$kernel")
+	[[ -d /lib/modules/$release ]] || die "no /lib/modules/$release"
+	prepare "$release"
+fi
 
 if [[ -z $out ]]; then
 	out=$(mktemp -d)
@@ -324,7 +409,7 @@ fi
 out=$(cd -- "$out" && pwd -P)
 console=$out/console.log
 output=$out/output.log
-rm -f "$out/dmesg.txt"
+rm -f "$out/dmesg.txt" "$out/kmemleak.txt" "$out/kmemleak-boot.txt"
 : >"$console"
 : >"$output"
 
@@ -336,6 +421,7 @@ tag=ddemux-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
 	echo "DDEMUX_CWD=$(shquote "$(pwd -P)")"
 	echo "DDEMUX_HOSTNAME=ddemux-vm"
 	echo "DDEMUX_TAG=$tag"
+	((!kmemleak)) || echo "DDEMUX_KMEMLEAK=1"
 } >"$ctl/env"
 {
 	printf 'set --'
@@ -374,13 +460,23 @@ cmdline=(
 	console=ttyS0
 	panic=-1	# on panic, reboot: qemu -no-reboot then exits
 )
+read -ra more <<<"$append"
+cmdline+=("${more[@]}")
 
+# thread=single: qemu 7.2's multi-threaded TCG can keep running a stale
+# translation of kernel text that another vCPU just patched.  Installing
+# ftrace hooks while a task calls the hooked function in a loop then hangs
+# the guest: the CPU keeps taking the int3 that text_poke_bp() placed and
+# already replaced, and the kernel's int3 handler keeps sending it back to
+# retry (soft lockup at sock_setsockopt+0x0; memory holds the new call).
+# One TCG thread for all vCPUs cannot race with itself; the guest still
+# has --smp CPUs.  DDEMUX_TCG_THREAD=multi brings the fast mode back.
 # shellcheck disable=SC2054	# the commas are qemu's
 qemu=(
 	qemu-system-x86_64
-	-accel tcg
+	-accel "$accel"
 	-cpu max	# all that TCG emulates: SMEP, SMAP, UMIP, ...
-	-smp "$smp"
+	-smp "$topology"
 	-m "$mem"
 	-nographic
 	-nodefaults
@@ -445,11 +541,34 @@ fi
 # KERN_DEBUG messages.  Check both.
 logs=("$console")
 [[ -s $out/dmesg.txt ]] && logs+=("$out/dmesg.txt")
+benign=$BENIGN_RE
+# With --kmemleak, its reports below say more than this line.
+((!kmemleak)) || benign+='|kmemleak: [0-9]+ new suspected memory leaks'
 if splats=$(cat "${logs[@]}" | tr -d '\r' | grep -aE "$SPLAT_RE" |
-	awk '!seen[$0]++'); then
+	grep -avE "$benign" | awk '!seen[$0]++'); then
 	msg "the kernel log has warnings:"
 	echo "$splats" >&2
 	((status == EXIT_TIMEOUT)) || status=$EXIT_SPLAT
+fi
+
+# --kmemleak: the guest left the reports of its scans in ctl.
+if ((kmemleak)) && [[ -s $ctl/status ]]; then
+	if [[ -s $ctl/kmemleak-boot ]]; then
+		cp "$ctl/kmemleak-boot" "$out/kmemleak-boot.txt"
+		msg "kmemleak: $(grep -c '^unreferenced object' "$out/kmemleak-boot.txt") objects leaked before the command (by the kernel's boot), see $out/kmemleak-boot.txt"
+	fi
+	if [[ ! -e $ctl/kmemleak ]]; then
+		msg "kmemleak: no scan after the command (no /sys/kernel/debug/kmemleak?)"
+		((status)) || status=$EXIT_VM
+	elif [[ -s $ctl/kmemleak ]]; then
+		cp "$ctl/kmemleak" "$out/kmemleak.txt"
+		msg "kmemleak: $(grep -c '^unreferenced object' "$out/kmemleak.txt") objects leaked, see $out/kmemleak.txt:"
+		cat "$out/kmemleak.txt" >&2
+		status=$EXIT_SPLAT
+	else
+		: >"$out/kmemleak.txt"
+		msg "kmemleak: no leaks"
+	fi
 fi
 
 # The guest's uptime when the command started: the boot time proper.
