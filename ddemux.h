@@ -207,6 +207,38 @@ void ddemux_reply_of(const struct ddemux_pkt *out, struct ddemux_paddr *reply);
 bool ddemux_reply_in_set(const struct ddemux_pkt *out,
 			 const struct ddemux_aset *set);
 
+/**
+ * struct ddemux_sock_view - the socket fields that define its address set
+ * @v6_rcv_saddr: sk_v6_rcv_saddr (AF_INET6 only)
+ * @v6_daddr: sk_v6_daddr (AF_INET6 only)
+ * @v4_saddr: inet_rcv_saddr (AF_INET only)
+ * @v4_daddr: inet_daddr (AF_INET only)
+ * @lport: inet_num
+ * @rport: the peer's port, host order
+ * @family: AF_INET or AF_INET6
+ * @v6only: ipv6_only_sock()
+ * @connected: the socket has a peer
+ * @proto: its &enum ddemux_proto
+ *
+ * Pointers into the socket, not copies: the egress fast path looks at a
+ * socket without building an address set.
+ */
+struct ddemux_sock_view {
+	const struct in6_addr *v6_rcv_saddr;
+	const struct in6_addr *v6_daddr;
+	__be32 v4_saddr;
+	__be32 v4_daddr;
+	u16 lport;
+	u16 rport;
+	u8 family;
+	bool v6only;
+	bool connected;
+	u8 proto;
+};
+
+bool ddemux_reply_in_sock(const struct ddemux_pkt *out,
+			  const struct ddemux_sock_view *sv);
+
 /* Address helpers shared by the policy, the hooks and the tests. */
 void ddemux_addr_set_v4(struct in6_addr *a, __be32 v4);
 bool ddemux_addr_any(const struct in6_addr *a);

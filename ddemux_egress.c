@@ -148,17 +148,27 @@ static enum parse_result parse_ipv6(const struct sk_buff *skb,
  */
 static bool reply_is_own(struct sock *sk, const struct ddemux_pkt *pkt)
 {
-	struct ddemux_aset set;
-	int proto = ddemux_sk_proto(sk);
-	u16 port;
+	int state = READ_ONCE(sk->sk_state);
+	struct ddemux_sock_view sv = {
+		.v6_rcv_saddr = &sk->sk_v6_rcv_saddr,
+		.v6_daddr = &sk->sk_v6_daddr,
+		.v4_saddr = sk->sk_rcv_saddr,
+		.v4_daddr = sk->sk_daddr,
+		.lport = READ_ONCE(inet_sk(sk)->inet_num),
+		.rport = ntohs(inet_sk(sk)->inet_dport),
+		.family = sk->sk_family,
+		.v6only = ipv6_only_sock(sk),
+		.proto = ddemux_sk_proto(sk),
+	};
 
-	if (proto != pkt->proto)
+	if (!sv.lport)
 		return false;
-	port = READ_ONCE(inet_sk(sk)->inet_num);
-	if (!port)
-		return false;
-	ddemux_sk_aset(sk, proto, port, &set, false);
-	return ddemux_reply_in_set(pkt, &set);
+	/* as ddemux_sk_aset() decides it */
+	if (sv.proto == DDEMUX_TCP)
+		sv.connected = state != TCP_CLOSE && state != TCP_LISTEN;
+	else
+		sv.connected = state == TCP_ESTABLISHED;
+	return ddemux_reply_in_sock(pkt, &sv);
 }
 
 static unsigned int judge(struct net *net, struct sock *sk,

@@ -296,6 +296,62 @@ bool ddemux_reply_in_set(const struct ddemux_pkt *out,
 	return ddemux_contains(set, &reply);
 }
 
+/* Is packet address @pa the IPv4 address @v4 (0: the IPv4 wildcard)? */
+static bool v4_is(const struct in6_addr *pa, __be32 v4)
+{
+	return v4 ? ipv6_addr_v4mapped(pa) && pa->s6_addr32[3] == v4 :
+		    ipv6_addr_any(pa);
+}
+
+/**
+ * ddemux_reply_in_sock - ddemux_reply_in_set(), straight from socket fields
+ * @out: the outbound packet
+ * @sv: the sending socket's fields
+ *
+ * The same answer as ddemux_reply_in_set(@out, set) for the set
+ * ddemux_aset_set_local()/_remote()/_normalise() would build from @sv
+ * (the ddemux_policy KUnit suite checks that on random inputs), without
+ * building it: this is the egress fast path, run for every packet.
+ */
+bool ddemux_reply_in_sock(const struct ddemux_pkt *out,
+			  const struct ddemux_sock_view *sv)
+{
+	const bool v4 = out->fam == DDEMUX_FAM_V4;
+	const struct in6_addr *l6 = sv->v6_rcv_saddr, *r6 = sv->v6_daddr;
+	u16 rport = out->proto == DDEMUX_PING ? 0 : out->dport;
+
+	if (sv->proto != out->proto || sv->lport != out->sport)
+		return false;
+
+	/* the reply arrives at the packet's source: the socket's address */
+	if (sv->family == AF_INET) {
+		if (!v4 || (sv->v4_saddr && !v4_is(&out->saddr, sv->v4_saddr)))
+			return false;
+	} else if (ipv6_addr_v4mapped(l6)) {
+		if (!v4 || (l6->s6_addr32[3] && !v4_is(&out->saddr, l6->s6_addr32[3])))
+			return false;
+	} else if (ipv6_addr_any(l6)) {
+		if (v4 && sv->v6only)
+			return false;
+	} else if (v4 || !ipv6_addr_equal(l6, &out->saddr)) {
+		return false;
+	}
+
+	/* from the packet's destination: the peer, if it has one */
+	if (!sv->connected)
+		return true;
+	if (out->proto != DDEMUX_PING && sv->rport && sv->rport != rport)
+		return false;
+	if (sv->family == AF_INET)
+		return !sv->v4_daddr || v4_is(&out->daddr, sv->v4_daddr);
+	if (ipv6_addr_v4mapped(r6))	/* ::ffff:0.0.0.0 is any peer */
+		return !r6->s6_addr32[3] ||
+		       (v4 && v4_is(&out->daddr, r6->s6_addr32[3]));
+	if (ipv6_addr_any(r6))
+		return true;
+	return !v4 && ipv6_addr_equal(r6, &out->daddr);
+}
+
 static int fmt_addr(char *buf, size_t size, const struct in6_addr *a, u8 fam)
 {
 	if (ipv6_addr_any(a)) {

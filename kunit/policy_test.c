@@ -413,6 +413,81 @@ static void test_reply_of(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, r.rport, 0);
 }
 
+/*
+ * The egress fast path must agree with the general definition on every
+ * input: random sockets and packets drawn from a small pool of addresses,
+ * so that matches are frequent.
+ */
+static void test_reply_in_sock(struct kunit *test)
+{
+	static const char *const v4s[] = { "0.0.0.0", "10.0.0.1", "10.0.0.2" };
+	static const char *const v6s[] = { "::", "::1", "::2", "::ffff:0.0.0.0",
+					   "::ffff:10.0.0.1", "::ffff:10.0.0.2" };
+	struct rnd_state rnd;
+	int i, agree = 0;
+
+	prandom_seed_state(&rnd, 7);
+	for (i = 0; i < 20000; i++) {
+		u32 r = prandom_u32_state(&rnd), q = prandom_u32_state(&rnd);
+		struct in6_addr l6 = { }, r6 = { }, s6 = { }, d6 = { };
+		struct ddemux_sock_view sv = { };
+		struct ddemux_aset set = { };
+		struct ddemux_pkt pkt = { };
+		__be32 l4 = 0, r4 = 0, s4 = 0, d4 = 0;
+		bool fast, slow;
+
+		sv.family = r & 1 ? AF_INET6 : AF_INET;
+		sv.v6only = r & 2;
+		sv.connected = r & 4;
+		sv.proto = (r >> 3) % DDEMUX_NPROTO;
+		sv.lport = 1 + (r >> 5) % 2;
+		sv.rport = (r >> 6) % 3;
+		in4_pton(v4s[(r >> 8) % 3], -1, (u8 *)&l4, -1, NULL);
+		in4_pton(v4s[(r >> 10) % 3], -1, (u8 *)&r4, -1, NULL);
+		in6_pton(v6s[(r >> 12) % 6], -1, l6.s6_addr, -1, NULL);
+		in6_pton(v6s[(r >> 15) % 6], -1, r6.s6_addr, -1, NULL);
+		sv.v4_saddr = l4;
+		sv.v4_daddr = r4;
+		sv.v6_rcv_saddr = &l6;
+		sv.v6_daddr = &r6;
+
+		pkt.proto = (q & 1) ? sv.proto : q % DDEMUX_NPROTO;
+		pkt.sport = 1 + (q >> 2) % 2;
+		pkt.dport = (q >> 3) % 3;
+		pkt.fam = q & 32 ? DDEMUX_FAM_V6 : DDEMUX_FAM_V4;
+		if (pkt.fam == DDEMUX_FAM_V4) {
+			in4_pton(v4s[(q >> 6) % 3], -1, (u8 *)&s4, -1, NULL);
+			in4_pton(v4s[(q >> 8) % 3], -1, (u8 *)&d4, -1, NULL);
+			ddemux_addr_set_v4(&pkt.saddr, s4);
+			ddemux_addr_set_v4(&pkt.daddr, d4);
+		} else {
+			/* on the wire IPv6 addresses are never v4-mapped */
+			in6_pton(v6s[(q >> 6) % 3], -1, s6.s6_addr, -1, NULL);
+			in6_pton(v6s[(q >> 8) % 3], -1, d6.s6_addr, -1, NULL);
+			pkt.saddr = s6;
+			pkt.daddr = d6;
+		}
+
+		set.proto = sv.proto;
+		set.lport = sv.lport;
+		ddemux_aset_set_local(&set, sv.family, l4, &l6, sv.v6only);
+		if (sv.connected)
+			ddemux_aset_set_remote(&set, sv.family, r4, &r6, sv.rport);
+		ddemux_aset_normalise(&set);
+
+		fast = ddemux_reply_in_sock(&pkt, &sv);
+		slow = ddemux_reply_in_set(&pkt, &set);
+		if (fast != slow) {
+			KUNIT_FAIL(test, "case %d (r=%08x q=%08x): fast %d, set %d",
+				   i, r, q, fast, slow);
+			return;
+		}
+		agree += fast;
+	}
+	/* and the sample was not trivially all "no" */
+	KUNIT_EXPECT_GT(test, agree, 500);
+}
+
 /* ---- the share-rule language ----------------------------------------- */
 
 struct shares_case {
@@ -671,6 +746,7 @@ static struct kunit_case ddemux_policy_cases[] = {
 	KUNIT_CASE_PARAM(test_decide, decide_gen_params),
 	KUNIT_CASE_PARAM(test_reply_in_set, reply_gen_params),
 	KUNIT_CASE(test_reply_of),
+	KUNIT_CASE(test_reply_in_sock),
 	KUNIT_CASE_PARAM(test_shares_parse, shares_gen_params),
 	KUNIT_CASE(test_shares_limits),
 	KUNIT_CASE(test_shares_model),
