@@ -22,6 +22,8 @@
  *    from them is contained in both;
  *  - ddemux_reply_in_set(pkt, set) == ddemux_contains(set, reply_of(pkt)),
  *    and reply_of() swaps the packet as documented;
+ *  - the egress fast path, ddemux_reply_in_sock() from the socket's
+ *    fields, agrees with ddemux_reply_in_set() on the set built from them;
  *  - ddemux_decide(): DENY only in enforce mode with overlap and
  *    different domains, AUDIT only in audit mode likewise, no overlap
  *    means ALLOW/no-overlap, a cross-domain overlap without an opted-in
@@ -312,8 +314,15 @@ static void check_set_remote(int family, __be32 v4a, const struct in6_addr *v6a,
 	      "set_remote(family %d) stored another address or port", family);
 }
 
+/* The same socket fields, as the egress fast path reads them. */
+struct sock_fields {
+	struct ddemux_sock_view sv;
+	struct in6_addr l6, r6;
+};
+
 /* As ddemux_sk_aset() does it, from socket-like fields. */
-static void dec_set(struct rd *r, struct ddemux_aset *s)
+static void dec_set(struct rd *r, struct ddemux_aset *s,
+		    struct sock_fields *sf)
 {
 	uint8_t f = rd8(r), o = rd8(r);
 	int family = (f & 1) ? AF_INET6 : AF_INET;
@@ -329,6 +338,15 @@ static void dec_set(struct rd *r, struct ddemux_aset *s)
 	dec_addr(r, family, &v4a, &v6a);
 	ddemux_aset_set_local(s, family, v4a, &v6a, v6only);
 	check_set_local(family, v4a, &v6a, v6only, s);
+	memset(sf, 0, sizeof(*sf));
+	sf->sv.family = family;
+	sf->sv.v6only = v6only;
+	sf->sv.proto = s->proto;
+	sf->sv.lport = s->lport;
+	sf->sv.v4_saddr = v4a;
+	sf->l6 = v6a;
+	sf->sv.v6_rcv_saddr = &sf->l6;
+	sf->sv.v6_daddr = &sf->r6;
 	if (connected) {
 		u16 rport = dec_port(r, true);
 
@@ -336,6 +354,10 @@ static void dec_set(struct rd *r, struct ddemux_aset *s)
 		ddemux_aset_set_remote(s, family, v4a, &v6a, rport);
 		check_set_remote(family, v4a, &v6a, rport, s);
 		s->state = DDEMUX_CONNECTED;
+		sf->sv.connected = true;
+		sf->sv.rport = rport;
+		sf->sv.v4_daddr = v4a;
+		sf->r6 = v6a;
 	} else if ((f & 8) && s->proto == DDEMUX_TCP) {
 		s->state = DDEMUX_LISTEN;
 	}
@@ -616,6 +638,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct rd r = { data, size };
 	struct ddemux_aset a, b, raw;
+	struct sock_fields fa, fb;
 	struct ddemux_pkt pkt;
 	struct ddemux_paddr pa;
 	struct ddemux_policy pol;
@@ -628,8 +651,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	g_a = &a;
 	g_b = &b;
 
-	dec_set(&r, &a);
-	dec_set(&r, &b);
+	dec_set(&r, &a, &fa);
+	dec_set(&r, &b, &fb);
 	dec_pkt(&r, &pkt, &dev);
 	psel = rd8(&r);
 	ssel = rd8(&r);
@@ -661,6 +684,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	check_reply(&pkt, &a);
 	check_reply(&pkt, &b);
+	CHECK(ddemux_reply_in_sock(&pkt, &fa.sv) == ddemux_reply_in_set(&pkt, &a),
+	      "reply_in_sock %d, reply_in_set %d",
+	      ddemux_reply_in_sock(&pkt, &fa.sv), ddemux_reply_in_set(&pkt, &a));
+	CHECK(ddemux_reply_in_sock(&pkt, &fb.sv) == ddemux_reply_in_set(&pkt, &b),
+	      "reply_in_sock %d, reply_in_set %d (b)",
+	      ddemux_reply_in_sock(&pkt, &fb.sv), ddemux_reply_in_set(&pkt, &b));
 	check_own_reply(&a);
 	check_own_reply(&b);
 
