@@ -6,6 +6,8 @@
 #   make KERNELRELEASE=6.1.0-56-amd64    ... or for another installed one
 #   make KDIR=/path/to/build/tree        ... or against any build tree
 #   make check           the test suite (README); installs what it needs
+#   make soak            the long runs: a KASAN/lockdep/kmemleak kernel, long
+#                        stress and fuzzing (scripts/soak.sh)
 #   make demo            ddemux at work, in a VM with Debian's kernel
 #   make load / unload   insmod / rmmod on this host (root)
 #   make install         modules_install + depmod (DESTDIR, INSTALL_MOD_PATH)
@@ -65,6 +67,9 @@ version:
 check:
 	scripts/check.sh
 
+soak:
+	scripts/soak.sh
+
 demo:
 	scripts/demo.sh
 
@@ -74,4 +79,4 @@ kunit:
 style:
 	scripts/style.sh
 
-.PHONY: all module install load unload dkms-install clean version check demo kunit style
+.PHONY: all module install load unload dkms-install clean version check soak demo kunit style
