@@ -195,6 +195,7 @@ struct ddemux_policy {
 };
 
 bool ddemux_overlap(const struct ddemux_aset *a, const struct ddemux_aset *b);
+bool ddemux_aset_equal(const struct ddemux_aset *a, const struct ddemux_aset *b);
 bool ddemux_same_domain(const struct ddemux_domain *a,
 			const struct ddemux_domain *b, u8 domain_mask);
 enum ddemux_verdict ddemux_decide(const struct ddemux_policy *pol,

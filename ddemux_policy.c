@@ -183,6 +183,26 @@ bool ddemux_overlap(const struct ddemux_aset *a, const struct ddemux_aset *b)
 	return true;
 }
 
+/**
+ * ddemux_aset_equal - are @a and @b the same record, field for field?
+ * @a: an address set
+ * @b: another
+ *
+ * Equality of the record (addresses, ports, domain, device, state and
+ * flags), not of the sets of packet addresses: the registry uses it to
+ * tell a repeated claim from a new one.
+ */
+bool ddemux_aset_equal(const struct ddemux_aset *a, const struct ddemux_aset *b)
+{
+	return ipv6_addr_equal(&a->laddr, &b->laddr) &&
+	       ipv6_addr_equal(&a->raddr, &b->raddr) &&
+	       uid_eq(a->dom.uid, b->dom.uid) && a->dom.cgid == b->dom.cgid &&
+	       a->dev == b->dev && a->lport == b->lport &&
+	       a->rport == b->rport && a->proto == b->proto &&
+	       a->fam == b->fam && a->state == b->state &&
+	       a->flags == b->flags;
+}
+
 bool ddemux_same_domain(const struct ddemux_domain *a,
 			const struct ddemux_domain *b, u8 domain_mask)
 {

@@ -110,17 +110,6 @@ static bool port_all_in(const struct ddemux_port *port,
 	return true;
 }
 
-static bool aset_equal(const struct ddemux_aset *a, const struct ddemux_aset *b)
-{
-	return ipv6_addr_equal(&a->laddr, &b->laddr) &&
-	       ipv6_addr_equal(&a->raddr, &b->raddr) &&
-	       uid_eq(a->dom.uid, b->dom.uid) && a->dom.cgid == b->dom.cgid &&
-	       a->dev == b->dev && a->lport == b->lport &&
-	       a->rport == b->rport && a->proto == b->proto &&
-	       a->fam == b->fam && a->state == b->state &&
-	       a->flags == b->flags;
-}
-
 /**
  * ddemux_reg_init - set up an empty registry
  * @reg: the registry
@@ -297,7 +286,7 @@ enum ddemux_verdict ddemux_reg_claim(struct ddemux_registry *reg,
 		goto unlock;
 
 	old = rhashtable_lookup_fast(&reg->owners, &owner, owner_params);
-	if (old && aset_equal(&old->set, set)) {
+	if (old && ddemux_aset_equal(&old->set, set)) {
 		/* the commit of a reservation, or a repeated claim */
 		WRITE_ONCE(old->pending, pending);
 		if (pid)

@@ -203,17 +203,6 @@ static int dec_dev(struct rd *r)
 	return sel % 4;
 }
 
-static bool set_equal(const struct ddemux_aset *a, const struct ddemux_aset *b)
-{
-	return ipv6_addr_equal(&a->laddr, &b->laddr) &&
-	       ipv6_addr_equal(&a->raddr, &b->raddr) &&
-	       uid_eq(a->dom.uid, b->dom.uid) && a->dom.cgid == b->dom.cgid &&
-	       a->dev == b->dev && a->lport == b->lport &&
-	       a->rport == b->rport && a->proto == b->proto &&
-	       a->fam == b->fam && a->state == b->state &&
-	       a->flags == b->flags;
-}
-
 static bool mapped_any(const struct in6_addr *a)
 {
 	return ipv6_addr_v4mapped(a) && !a->s6_addr32[3];
@@ -259,7 +248,7 @@ static void check_normalised(const struct ddemux_aset *pre,
 	      "fam %u -> %u, not narrowed to the specific addresses' families",
 	      pre->fam, s->fam);
 	ddemux_aset_normalise(&again);
-	CHECK(set_equal(&again, s), "normalise is not idempotent");
+	CHECK(ddemux_aset_equal(&again, s), "normalise is not idempotent");
 }
 
 /*

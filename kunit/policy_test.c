@@ -712,6 +712,54 @@ static void test_normalise(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, s.rport, 0);
 }
 
+static void expect_differs(struct kunit *test, const struct ddemux_aset *a,
+			   const struct ddemux_aset *b, const char *field)
+{
+	KUNIT_EXPECT_FALSE_MSG(test, ddemux_aset_equal(a, b), "%s changed", field);
+	KUNIT_EXPECT_FALSE_MSG(test, ddemux_aset_equal(b, a), "%s changed", field);
+}
+
+/* Equality is of every field: change any one and the records differ. */
+static void test_aset_equal(struct kunit *test)
+{
+	const struct ddemux_aset a = tu_set(test, "udp 10.0.0.1:53 10.0.0.2:4000");
+	struct ddemux_aset b = a;
+
+	KUNIT_EXPECT_TRUE(test, ddemux_aset_equal(&a, &b));
+	b.laddr.s6_addr[15]++;
+	expect_differs(test, &a, &b, "laddr");
+	b = a;
+	b.raddr.s6_addr[15]++;
+	expect_differs(test, &a, &b, "raddr");
+	b = a;
+	b.dom.uid = KUIDT_INIT(__kuid_val(a.dom.uid) + 1);
+	expect_differs(test, &a, &b, "uid");
+	b = a;
+	b.dom.cgid++;
+	expect_differs(test, &a, &b, "cgid");
+	b = a;
+	b.dev++;
+	expect_differs(test, &a, &b, "dev");
+	b = a;
+	b.lport++;
+	expect_differs(test, &a, &b, "lport");
+	b = a;
+	b.rport++;
+	expect_differs(test, &a, &b, "rport");
+	b = a;
+	b.proto = DDEMUX_TCP;
+	expect_differs(test, &a, &b, "proto");
+	b = a;
+	b.fam = DDEMUX_FAM_DUAL;
+	expect_differs(test, &a, &b, "fam");
+	b = a;
+	b.state++;
+	expect_differs(test, &a, &b, "state");
+	b = a;
+	b.flags ^= 1;
+	expect_differs(test, &a, &b, "flags");
+}
+
 static void test_format(struct kunit *test)
 {
 	static const struct {
@@ -751,6 +799,7 @@ static struct kunit_case ddemux_policy_cases[] = {
 	KUNIT_CASE(test_shares_limits),
 	KUNIT_CASE(test_shares_model),
 	KUNIT_CASE(test_normalise),
+	KUNIT_CASE(test_aset_equal),
 	KUNIT_CASE(test_format),
 	{}
 };
