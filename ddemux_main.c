@@ -104,6 +104,43 @@ static void safe_comm(char (*out)[TASK_COMM_LEN])
 			(*out)[i] = '?';
 }
 
+/*
+ * The start of every report: false when the rate limit suppresses it
+ * (counted in log_suppressed); else @comm holds the task's name.
+ */
+static bool report_begin(struct net *net, char (*comm)[TASK_COMM_LEN])
+{
+	struct ddemux_net *dn = ddemux_net(net);
+
+	if (!__ratelimit(&ddemux_report_rs)) {
+		if (dn)
+			ddemux_count(dn, DDEMUX_ST_LOG_SUPPRESSED);
+		return false;
+	}
+	safe_comm(comm);
+	return true;
+}
+
+/*
+ * A report's audit record: NULL when auditing is off or no buffer could
+ * be had.  In softirq, current's audit context is an unrelated task's.
+ */
+static struct audit_buffer *report_audit_start(void)
+{
+	if (audit_enabled == AUDIT_OFF)
+		return NULL;
+	return audit_log_start(in_task() ? audit_context() : NULL, GFP_ATOMIC,
+			       AUDIT_KERNEL_OTHER);
+}
+
+/* ... and its end, with the task's pid, uids, comm and exe if a task. */
+static void report_audit_end(struct audit_buffer *ab)
+{
+	if (in_task())
+		audit_log_task_info(ab);
+	audit_log_end(ab);
+}
+
 static const char *flags_text(u8 flags)
 {
 	static const char *const text[] = {
@@ -142,15 +179,10 @@ void ddemux_report(struct net *net, const char *op, enum ddemux_verdict v,
 		[DDEMUX_DENY] = "deny",
 	};
 	char comm[TASK_COMM_LEN], mine[128], theirs[128];
-	struct ddemux_net *dn = ddemux_net(net);
 	struct audit_buffer *ab;
 
-	if (!__ratelimit(&ddemux_report_rs)) {
-		if (dn)
-			ddemux_count(dn, DDEMUX_ST_LOG_SUPPRESSED);
+	if (!report_begin(net, &comm))
 		return;
-	}
-	safe_comm(&comm);
 	ddemux_aset_format(set, mine, sizeof(mine));
 	ddemux_aset_format(&c->holder, theirs, sizeof(theirs));
 
@@ -164,11 +196,7 @@ void ddemux_report(struct net *net, const char *op, enum ddemux_verdict v,
 		  flags_text(c->holder.flags),
 		  c->holder_pending ? " holder_pending=1" : "");
 
-	if (audit_enabled == AUDIT_OFF)
-		return;
-	/* in softirq, current's audit context is an unrelated task's */
-	ab = audit_log_start(in_task() ? audit_context() : NULL, GFP_ATOMIC,
-			     AUDIT_KERNEL_OTHER);
+	ab = report_audit_start();
 	if (!ab)
 		return;
 	audit_log_format(ab, "op=ddemux_%s verdict=%s netns=%u reason=%s",
@@ -180,9 +208,7 @@ void ddemux_report(struct net *net, const char *op, enum ddemux_verdict v,
 	audit_log_format(ab, " holder_uid=%u holder_cgroup=%llu holder_pid=%u holder_set=\"%s\"",
 			 from_kuid_munged(&init_user_ns, c->holder.dom.uid),
 			 c->holder.dom.cgid, c->holder_pid, theirs);
-	if (in_task())
-		audit_log_task_info(ab);	/* pid, uids, comm, exe */
-	audit_log_end(ab);
+	report_audit_end(ab);
 }
 
 /**
@@ -207,15 +233,10 @@ void ddemux_report_egress(struct net *net, enum ddemux_verdict v,
 			  const struct ddemux_aset *holder)
 {
 	char comm[TASK_COMM_LEN], theirs[128], what[112];
-	struct ddemux_net *dn = ddemux_net(net);
 	struct audit_buffer *ab;
 
-	if (!__ratelimit(&ddemux_report_rs)) {
-		if (dn)
-			ddemux_count(dn, DDEMUX_ST_LOG_SUPPRESSED);
+	if (!report_begin(net, &comm))
 		return;
-	}
-	safe_comm(&comm);
 	ddemux_aset_format(holder, theirs, sizeof(theirs));
 	if (pkt->fam == DDEMUX_FAM_V4)
 		scnprintf(what, sizeof(what), "%s %pI4:%u > %pI4:%u",
@@ -234,10 +255,7 @@ void ddemux_report_egress(struct net *net, enum ddemux_verdict v,
 		  from_kuid_munged(&init_user_ns, holder->dom.uid),
 		  holder->dom.cgid, theirs);
 
-	if (audit_enabled == AUDIT_OFF)
-		return;
-	ab = audit_log_start(in_task() ? audit_context() : NULL, GFP_ATOMIC,
-			     AUDIT_KERNEL_OTHER);
+	ab = report_audit_start();
 	if (!ab)
 		return;
 	audit_log_format(ab, "op=ddemux_egress verdict=%s netns=%u via=%s",
@@ -248,9 +266,7 @@ void ddemux_report_egress(struct net *net, enum ddemux_verdict v,
 	audit_log_format(ab, " holder_uid=%u holder_cgroup=%llu holder_set=\"%s\"",
 			 from_kuid_munged(&init_user_ns, holder->dom.uid),
 			 holder->dom.cgid, theirs);
-	if (in_task())
-		audit_log_task_info(ab);
-	audit_log_end(ab);
+	report_audit_end(ab);
 }
 
 /**
