@@ -89,7 +89,16 @@ static u32 current_pid(void)
 	return in_task() ? task_tgid_nr(current) : 0;
 }
 
-/* A task name as a single printable token: no blanks, no control bytes. */
+/*
+ * A task name as a single printable token: no blanks, no control bytes.
+ *
+ * Not get_task_comm(): it takes task_lock(), which is not softirq-safe,
+ * and reports are made with socket spinlocks held that softirqs take
+ * (closing a listener sends its pending children's RSTs through the
+ * egress hook under slock-AF_INET; lockdep caught the inversion).
+ * current->comm is always NUL-terminated, as the kernel's own printks of
+ * it rely on; a concurrent prctl(PR_SET_NAME) can at worst mix two names.
+ */
 static void safe_comm(char (*out)[TASK_COMM_LEN])
 {
 	int i;
@@ -98,7 +107,8 @@ static void safe_comm(char (*out)[TASK_COMM_LEN])
 		strscpy(*out, "-", sizeof(*out));
 		return;
 	}
-	get_task_comm(*out, current);
+	memcpy(*out, current->comm, sizeof(*out));
+	(*out)[sizeof(*out) - 1] = '\0';
 	for (i = 0; (*out)[i]; i++)
 		if (!isgraph((*out)[i]) || (*out)[i] == '"')
 			(*out)[i] = '?';
@@ -133,11 +143,21 @@ static struct audit_buffer *report_audit_start(void)
 			       AUDIT_KERNEL_OTHER);
 }
 
-/* ... and its end, with the task's pid, uids, comm and exe if a task. */
-static void report_audit_end(struct audit_buffer *ab)
+/*
+ * ... and its end, with the acting task's fields.  audit_log_task_info()
+ * (pid, uids, comm, exe, tty) takes task_lock() and sighand's lock and
+ * walks the exe path: only with softirqs and interrupts enabled, where
+ * no lock a softirq takes can be held.  Elsewhere (an egress check under
+ * a socket spinlock, say) the task is named by pid and @comm alone.
+ */
+static void report_audit_end(struct audit_buffer *ab, const char *comm)
 {
-	if (in_task())
+	if (in_task() && !in_softirq() && !irqs_disabled()) {
 		audit_log_task_info(ab);
+	} else if (in_task()) {
+		/* safe_comm() left no blank, quote or control byte */
+		audit_log_format(ab, " pid=%u comm=\"%s\"", current_pid(), comm);
+	}
 	audit_log_end(ab);
 }
 
@@ -208,7 +228,7 @@ void ddemux_report(struct net *net, const char *op, enum ddemux_verdict v,
 	audit_log_format(ab, " holder_uid=%u holder_cgroup=%llu holder_pid=%u holder_set=\"%s\"",
 			 from_kuid_munged(&init_user_ns, c->holder.dom.uid),
 			 c->holder.dom.cgid, c->holder_pid, theirs);
-	report_audit_end(ab);
+	report_audit_end(ab, comm);
 }
 
 /**
@@ -266,7 +286,7 @@ void ddemux_report_egress(struct net *net, enum ddemux_verdict v,
 	audit_log_format(ab, " holder_uid=%u holder_cgroup=%llu holder_set=\"%s\"",
 			 from_kuid_munged(&init_user_ns, holder->dom.uid),
 			 holder->dom.cgid, theirs);
-	report_audit_end(ab);
+	report_audit_end(ab, comm);
 }
 
 /**
