@@ -202,6 +202,9 @@ def netns_churn(seconds, out):
     while time.time() < end:
         name = "ddsn%d" % n
         subprocess.run(["ip", "netns", "add", name], check=True)
+        # as in a container: lo up, 127.0.0.1 configured before binding
+        subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"],
+                       check=True)
         pid = os.fork()
         if pid == 0:
             dt.setns("/run/netns/" + name)
