@@ -16,6 +16,10 @@
 #      socket selftests with ddemux loaded (scripts/build-selftests.sh,
 #      tests/selftests.sh): every test counts, and a kernel splat in the
 #      guest's log fails the run; the DKMS-built module is loaded there
+#   5. the integration suite again, bounded (20 s of stress, 10 reloads,
+#      3000 fuzzed writes), in the debug kernel: KASAN, lockdep with
+#      PROVE_RCU, DEBUG_ATOMIC_SLEEP, kmemleak, panic_on_warn
+#      (scripts/debug-suite.sh); any report or leak fails the run
 #
 # Installs the Debian packages it needs when run as root.  Kernel trees,
 # images and builds live in $DDEMUX_CACHE (~/.cache/ddemux), never in the
@@ -111,7 +115,13 @@ need_pkgs gcc make flex bison bc python3 perl xz-utils zstd kmod libelf-dev \
 	sparse linux-headers-amd64 linux-headers-6.12-amd64 linux-source-6.1 \
 	linux-image-amd64 linux-image-6.12-amd64 qemu-system-x86 \
 	qemu-system-data busybox-static cpio iproute2 procps util-linux dkms \
-	python3-docutils clang libclang-rt-14-dev
+	python3-docutils clang libclang-rt-14-dev libssl-dev
+
+# The debug kernel takes the longest to build and the VM steps leave a
+# core idle: build it meanwhile, niced (scripts/debug-kernel.sh holds a
+# lock; the debug step waits on it).
+mkdir -p "$DDEMUX_CACHE/logs"
+nice -n 19 scripts/debug-kernel.sh >"$DDEMUX_CACHE/logs/debug-kernel-bg.log" 2>&1 &
 
 step build-6.1 build_against 6.1
 step build-6.12 build_against 6.12
@@ -123,10 +133,7 @@ step docs scripts/check-docs.py
 log "fuzz"
 fout=$(scripts/fuzz.sh "${DDEMUX_FUZZ_SECONDS:-30}" 2>"$DDEMUX_CACHE/logs/fuzz.log")
 grep '^test ' <<<"$fout" | sed 's/^/    /'
-PASSED=$((PASSED + $(grep -c '^test .*: PASS' <<<"$fout")))
-f=$(grep -c '^test .*: FAIL' <<<"$fout")
-grep -q '^test ' <<<"$fout" || f=1
-((f)) && { FAILED=$((FAILED + f)); FAILURES+=(fuzz); }
+tally <<<"$fout" || FAILURES+=(fuzz)
 
 # KUnit: count its test cases, not the step.
 log "kunit"
@@ -157,18 +164,32 @@ log "dkms"
 declare -A DKMS_KO=()
 dout=$(tests/dkms.sh "$(release_of 6.1)" "$(release_of 6.12)" 2>&1)
 p=$(grep -c '^test .*: PASS' <<<"$dout")
-f=$(grep -c '^test .*: FAIL' <<<"$dout")
-PASSED=$((PASSED + p))
-FAILED=$((FAILED + f))
 grep -A25 ': FAIL' <<<"$dout" | sed 's/^/    /'
-((f)) && FAILURES+=(dkms)
-printf '    %s dkms (%d passed)\n' "$( ((f)) && echo FAIL || echo 'ok  ')" "$p"
+if tally <<<"$dout"; then
+	printf '    ok   dkms (%d passed)\n' "$p"
+else
+	printf '    FAIL dkms (%d passed)\n' "$p"
+	FAILURES+=(dkms)
+fi
 while read -r _ k path; do
 	DKMS_KO[$k]=$path
 done < <(grep '^module ' <<<"$dout")
 
 vm_suite 6.1
 vm_suite 6.12
+
+# The suite again in the debug kernel (KASAN, lockdep, kmemleak, ...),
+# bounded; its build started in the background at the top.
+log "debug kernel: 20 s stress, 10 reloads, 3000 writes"
+dbg=$(scripts/debug-suite.sh --stress 20 --reloads 10 --writes 3000 \
+	2>"$DDEMUX_CACHE/logs/debug-suite.log")
+grep -aE ': FAIL|^test (debug-|stress-)' <<<"$dbg" | cut -c1-200 | sed 's/^/    [debug] /'
+if tally <<<"$dbg"; then
+	printf '    ok   debug (%d passed)\n' "$(grep -c ': PASS' <<<"$dbg")"
+else
+	printf '    FAIL debug (logs: %s)\n' "$DDEMUX_CACHE/logs/debug"
+	FAILURES+=(debug)
+fi
 
 echo
 ((${#FAILURES[@]})) && echo "failed steps: ${FAILURES[*]}"

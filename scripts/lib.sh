@@ -57,6 +57,20 @@ kernel_pkgs() {
 	esac
 }
 
+# tally: add the "test|stock|selftest NAME: PASS|FAIL" lines on stdin to
+# the caller's PASSED and FAILED; input with no such line counts as one
+# failure.  False when anything failed.
+tally() {
+	local lines p f
+	lines=$(grep -aE '^(test|stock|selftest) [^ ]+: (PASS|FAIL)')
+	p=$(grep -acE ': PASS' <<<"$lines")
+	f=$(grep -acE ': FAIL' <<<"$lines")
+	((p + f)) || f=1
+	PASSED=$((PASSED + p))
+	FAILED=$((FAILED + f))
+	((f == 0))
+}
+
 # module_version: what modinfo shows (see the Makefile).
 module_version() {
 	make -s --no-print-directory -C "$DDEMUX_ROOT" version
