@@ -82,7 +82,10 @@ Exit status: the command's, except
 Environment: DDEMUX_CACHE (default: \$HOME/.cache/ddemux) holds the kernel
 and initramfs images; DDEMUX_TCG_THREAD=multi runs each vCPU in a host
 thread of its own (faster, but it can hang a guest whose kernel patches
-its own text under load; the default is single).
+its own text under load; the default is single).  DDEMUX_ICOUNT=N makes
+the guest's clock count instructions, 2^N ns each (qemu -icount
+shift=N,sleep=off): timings inside the guest then do not depend on the
+host's load (benchmarks; needs the single thread).
 EOF
 }
 
@@ -496,6 +499,11 @@ qemu=(
 	-virtfs "$(virtfs out "$out")"
 	-virtfs "$(virtfs ctl "$ctl")"
 )
+
+if [[ -n ${DDEMUX_ICOUNT:-} ]]; then
+	[[ $DDEMUX_ICOUNT =~ ^[0-9]$ ]] || die "bad DDEMUX_ICOUNT: $DDEMUX_ICOUNT"
+	qemu+=(-icount "shift=$DDEMUX_ICOUNT,sleep=off")
+fi
 
 # qboot starts an ELF (PVH) kernel faster than SeaBIOS, and does not
 # litter the console with terminal escapes.
