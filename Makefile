@@ -8,6 +8,8 @@
 #   make check           the test suite (README); installs what it needs
 #   make soak            the long runs: a KASAN/lockdep/kmemleak kernel, long
 #                        stress and fuzzing (scripts/soak.sh)
+#   make bench           the benchmarks, in a VM: a table and a plot in
+#                        Documentation/bench (scripts/bench/run.sh)
 #   make demo            ddemux at work, in a VM with Debian's kernel
 #   make load / unload   insmod / rmmod on this host (root)
 #   make install         modules_install + depmod (DESTDIR, INSTALL_MOD_PATH)
@@ -70,6 +72,9 @@ check:
 soak:
 	scripts/soak.sh
 
+bench:
+	scripts/bench/run.sh
+
 demo:
 	scripts/demo.sh
 
@@ -79,4 +84,4 @@ kunit:
 style:
 	scripts/style.sh
 
-.PHONY: all module install load unload dkms-install clean version check soak demo kunit style
+.PHONY: all module install load unload dkms-install clean version check soak bench demo kunit style
