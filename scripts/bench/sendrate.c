@@ -1,17 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * sendrate - how long a small datagram takes to leave, in ns per packet
+ * sendrate - how fast small datagrams leave, in packets per second
  *
- *   sendrate udp N     N sendto()s of 16 bytes from a bound UDP socket:
- *                      the egress fast path (reply in the sender's set)
- *   sendrate raw N     N datagrams built on a raw socket from a port nobody
- *                      holds: the slow path (a registry lookup, no match)
+ *   sendrate udp SADDR SPORT DADDR DPORT SECONDS
+ *	sendto()s of 16 bytes from a UDP socket bound to SADDR:SPORT (not
+ *	connected) to DADDR:DPORT, for SECONDS: the egress fast path (the
+ *	reply is in the sender's own set)
+ *   sendrate raw DADDR DPORT SECONDS
+ *	UDP datagrams of 16 bytes built on a raw socket, from source port
+ *	40999, which nobody holds: the slow path (a registry lookup, no
+ *	match); needs CAP_NET_RAW
+ *   sendrate sink ADDR PORT
+ *	a UDP socket bound to ADDR:PORT that never reads, until killed: the
+ *	datagrams sent to it are dropped when its small receive buffer is
+ *	full, after the whole receive path up to the socket
  *
- * Both go to 127.0.0.1:9, where nothing listens (the kernel answers with
- * ICMP errors, rate-limited).  Prints "MODE NS_PER_PACKET".
+ * udp and raw send 1000 datagrams untimed first, then time the rest
+ * (a SIGALRM ends the loop, so no clock is read per packet) and print
+ * "PKTS_PER_SECOND" on stdout.  A datagram the stack refuses with ENOBUFS
+ * is not counted; any other error is fatal.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,47 +32,145 @@
 #include <time.h>
 #include <unistd.h>
 
+#define RAW_SPORT 40999
+#define PAYLOAD 16
+#define WARMUP 1000
+
+static volatile sig_atomic_t done;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	done = 1;
+}
+
 static double now(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: sendrate udp SADDR SPORT DADDR DPORT SECONDS\n"
+		"       sendrate raw DADDR DPORT SECONDS\n"
+		"       sendrate sink ADDR PORT\n");
+	exit(2);
+}
+
+static void addr_of(struct sockaddr_in *sin, const char *addr,
+		    const char *port)
+{
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(atoi(port));
+	if (inet_pton(AF_INET, addr, &sin->sin_addr) != 1) {
+		fprintf(stderr, "sendrate: bad address %s\n", addr);
+		exit(2);
+	}
+}
+
+static int sink(const char *addr, const char *port)
+{
+	struct sockaddr_in sin;
+	int fd, rcvbuf = 4096;
+
+	addr_of(&sin, addr, port);
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) ||
+	    bind(fd, (struct sockaddr *)&sin, sizeof(sin))) {
+		perror("sendrate: sink");
+		return 1;
+	}
+	for (;;)
+		pause();
 }
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(9) };
-	unsigned char buf[8 + 16] = { 0 };
-	int raw, fd, i, n;
-	double t0;
+	struct sigaction sa = { .sa_handler = on_alarm };
+	unsigned char buf[8 + PAYLOAD] = { 0 };
+	unsigned long sent = 0, refused = 0;
+	struct sockaddr_in src, dst;
+	const unsigned char *msg;
+	double t0, t;
+	int raw, fd, secs, i;
+	size_t len;
 
-	if (argc != 3 || (strcmp(argv[1], "udp") && strcmp(argv[1], "raw"))) {
-		fprintf(stderr, "usage: sendrate udp|raw N\n");
-		return 2;
+	if (argc == 4 && !strcmp(argv[1], "sink"))
+		return sink(argv[2], argv[3]);
+	if (argc == 7 && !strcmp(argv[1], "udp")) {
+		raw = 0;
+		addr_of(&src, argv[2], argv[3]);
+		addr_of(&dst, argv[4], argv[5]);
+		secs = atoi(argv[6]);
+	} else if (argc == 5 && !strcmp(argv[1], "raw")) {
+		raw = 1;
+		addr_of(&dst, argv[2], argv[3]);
+		secs = atoi(argv[4]);
+	} else {
+		usage();
 	}
-	raw = !strcmp(argv[1], "raw");
-	n = atoi(argv[2]);
-	dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (secs <= 0)
+		usage();
+
 	fd = socket(AF_INET, raw ? SOCK_RAW : SOCK_DGRAM, IPPROTO_UDP);
 	if (fd < 0) {
-		perror("socket");
+		perror("sendrate: socket");
 		return 1;
 	}
 	if (raw) {
-		/* source port 40999, destination 9, length, no checksum */
-		uint16_t h[4] = { htons(40999), htons(9), htons(sizeof(buf)), 0 };
+		/* source port, destination port, length, no checksum */
+		uint16_t h[4] = { htons(RAW_SPORT), dst.sin_port,
+				  htons(sizeof(buf)), 0 };
 
 		memcpy(buf, h, sizeof(h));
+		msg = buf;
+		len = sizeof(buf);
+		/* a raw socket takes the port from the header, not here */
+		dst.sin_port = 0;
+	} else {
+		if (bind(fd, (struct sockaddr *)&src, sizeof(src))) {
+			perror("sendrate: bind");
+			return 1;
+		}
+		msg = buf + 8;
+		len = PAYLOAD;
 	}
-	t0 = now();
-	for (i = 0; i < n; i++) {
-		if (sendto(fd, raw ? buf : buf + 8, raw ? sizeof(buf) : 16, 0,
-			   (struct sockaddr *)&dst, sizeof(dst)) < 0) {
-			perror("sendto");
+
+	/* no SA_RESTART: the alarm interrupts a blocked sendto() */
+	if (sigaction(SIGALRM, &sa, NULL)) {
+		perror("sendrate: sigaction");
+		return 1;
+	}
+	for (i = 0; i < WARMUP; i++) {
+		if (sendto(fd, msg, len, 0, (struct sockaddr *)&dst,
+			   sizeof(dst)) < 0 && errno != ENOBUFS) {
+			perror("sendrate: sendto");
 			return 1;
 		}
 	}
-	printf("%s %.0f\n", argv[1], (now() - t0) / n);
+	alarm(secs);
+	t0 = now();
+	while (!done) {
+		if (sendto(fd, msg, len, 0, (struct sockaddr *)&dst,
+			   sizeof(dst)) >= 0) {
+			sent++;
+		} else if (errno == ENOBUFS) {
+			refused++;
+		} else if (errno != EINTR) {
+			perror("sendrate: sendto");
+			return 1;
+		}
+	}
+	t = now() - t0;
+	if (refused)
+		fprintf(stderr, "sendrate: %lu datagrams refused (ENOBUFS)\n",
+			refused);
+	printf("%.0f\n", sent / t);
 	return 0;
 }
