@@ -5,7 +5,7 @@
 # bounded and make soak runs long.
 #
 #   scripts/debug-suite.sh [--stress SECONDS] [--reloads N] [--writes N]
-#                          [--timeout SECONDS]
+#                          [--timeout SECONDS] [--tag NAME]
 #
 # 1. scripts/debug-kernel.sh builds (or finds in the cache, or waits for
 #    a build already running) the KASAN/lockdep/kmemleak kernel;
@@ -17,7 +17,9 @@
 # Prints the guest's "test|stock NAME: PASS|FAIL" lines and three of its
 # own: debug-build, debug-module and debug-reports (no KASAN, lockdep,
 # RCU, sleep-in-atomic, WARN or kmemleak report, and the VM finished).
-# Exits 0 when every line passed.  Logs: $DDEMUX_CACHE/logs/debug/.
+# Exits 0 when every line passed.  Logs: $DDEMUX_CACHE/logs/debug/, or
+# debug-NAME/ with --tag NAME (so that make soak and make check can run
+# at once).
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -25,19 +27,21 @@ stress=20
 reloads=10
 writes=3000
 timeout=3600
+tag=
 while (($#)); do
 	case $1 in
 	--stress) stress=$2 ;;
 	--reloads) reloads=$2 ;;
 	--writes) writes=$2 ;;
 	--timeout) timeout=$2 ;;
-	*) die "usage: $0 [--stress S] [--reloads N] [--writes N] [--timeout S]" ;;
+	--tag) tag=-$2 ;;
+	*) die "usage: $0 [--stress S] [--reloads N] [--writes N] [--timeout S] [--tag NAME]" ;;
 	esac
 	shift 2
 done
 
 cd "$DDEMUX_ROOT"
-logs=$DDEMUX_CACHE/logs/debug
+logs=$DDEMUX_CACHE/logs/debug$tag
 rm -rf "$logs"
 mkdir -p "$logs"
 
@@ -54,7 +58,7 @@ if ! kbuild=$(scripts/debug-kernel.sh 2>"$logs/debug-kernel.log" | tail -n 1) ||
 fi
 result debug-build "PASS $(cat "$kbuild/include/config/kernel.release")"
 
-mdir=$DDEMUX_CACHE/build/debug
+mdir=$DDEMUX_CACHE/build/debug$tag
 rm -rf "$mdir"
 mkdir -p "$mdir"
 cp Kbuild Kconfig Makefile VERSION ./*.c ./*.h "$mdir/"

@@ -28,11 +28,11 @@ mkdir -p "$DDEMUX_CACHE/logs/soak"
 
 log "debug kernel: stress $stress s, $reloads reloads, $writes writes, kmemleak"
 out=$(scripts/debug-suite.sh --stress "$stress" --reloads "$reloads" \
-	--writes "$writes" --timeout 7200 2>"$DDEMUX_CACHE/logs/soak/debug-suite.log")
+	--writes "$writes" --timeout 7200 --tag soak 2>"$DDEMUX_CACHE/logs/soak/debug-suite.log")
 grep -aE ': FAIL|^test (debug-|stress-)|^tests:' <<<"$out" | cut -c1-300 |
 	sed 's/^/    /'
 tally <<<"$out"
-echo "    (logs: $DDEMUX_CACHE/logs/debug)"
+echo "    (logs: $DDEMUX_CACHE/logs/debug-soak)"
 
 log "libFuzzer, ${fuzz_seconds} s a target"
 fout=$(scripts/fuzz.sh "$fuzz_seconds" 2>"$DDEMUX_CACHE/logs/soak/fuzz.log")
