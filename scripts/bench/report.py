@@ -187,15 +187,15 @@ def registry_table(res, out):
     sizes = sorted({s for d in ops.values() for s in d})
     out.append("### Registry (in-kernel microbenchmark)\n")
     head = ["operation"] + [f"{s:,} entries" for s in sizes] + \
-        ["largest/smallest"]
+        ["slowest/fastest"]
     out.append("| " + " | ".join(head) + " |")
     out.append("|" + "---|" * len(head))
     for op, d in ops.items():
         row = [f"{op} (ns/op)"]
         for s in sizes:
             row.append(fmt_spread(d[s]) if s in d else "–")
-        ss = sorted(d)
-        row.append(f"{d[ss[-1]][0] / d[ss[0]][0]:.2f}x" if len(ss) > 1 else "–")
+        meds = [v[0] for v in d.values()]
+        row.append(f"{max(meds) / min(meds):.2f}x" if len(meds) > 1 else "–")
         out.append("| " + " | ".join(row) + " |")
     out.append("")
     extra = [c for c in res.cases("registry")
