@@ -32,25 +32,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#define BENCH_PROG "sendrate"
+#include "bench.h"
+
 #define RAW_SPORT 40999
 #define PAYLOAD 16
 #define WARMUP 1000
-
-static volatile sig_atomic_t done;
-
-static void on_alarm(int sig)
-{
-	(void)sig;
-	done = 1;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void usage(void)
 {
@@ -59,18 +46,6 @@ static void usage(void)
 		"       sendrate raw DADDR DPORT SECONDS\n"
 		"       sendrate sink ADDR PORT\n");
 	exit(2);
-}
-
-static void addr_of(struct sockaddr_in *sin, const char *addr,
-		    const char *port)
-{
-	memset(sin, 0, sizeof(*sin));
-	sin->sin_family = AF_INET;
-	sin->sin_port = htons(atoi(port));
-	if (inet_pton(AF_INET, addr, &sin->sin_addr) != 1) {
-		fprintf(stderr, "sendrate: bad address %s\n", addr);
-		exit(2);
-	}
 }
 
 static int sink(const char *addr, const char *port)

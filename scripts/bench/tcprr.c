@@ -27,23 +27,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#define BENCH_PROG "tcprr"
+#include "bench.h"
+
 #define WARMUP 200
-
-static volatile sig_atomic_t done;
-
-static void on_alarm(int sig)
-{
-	(void)sig;
-	done = 1;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void usage(void)
 {
@@ -57,18 +44,6 @@ static void die(const char *what)
 {
 	fprintf(stderr, "tcprr: %s: %s\n", what, strerror(errno));
 	exit(1);
-}
-
-static void addr_of(struct sockaddr_in *sin, const char *addr,
-		    const char *port)
-{
-	memset(sin, 0, sizeof(*sin));
-	sin->sin_family = AF_INET;
-	sin->sin_port = htons(atoi(port));
-	if (inet_pton(AF_INET, addr, &sin->sin_addr) != 1) {
-		fprintf(stderr, "tcprr: bad address %s\n", addr);
-		exit(2);
-	}
 }
 
 static void nodelay(int fd)
