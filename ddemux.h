@@ -51,10 +51,14 @@ enum ddemux_state {
 #define DDEMUX_DOM_CGROUP	BIT(1)
 #define DDEMUX_DOM_ALL		(DDEMUX_DOM_UID | DDEMUX_DOM_CGROUP)
 
+/*
+ * Packed to 4-byte alignment, so that an address set has no hole in it:
+ * the registry keeps one per socket (ddemux_table.c, "Memory").
+ */
 struct ddemux_domain {
 	kuid_t uid;		/* global kuid of the socket's owner */
 	u64 cgid;		/* cgroup v2 id the socket was created in */
-};
+} __packed __aligned(4);
 
 /**
  * struct ddemux_aset - the addresses one socket may validly receive
@@ -310,6 +314,7 @@ enum ddemux_verdict ddemux_reg_claim(struct ddemux_registry *reg,
 				     unsigned int flags,
 				     const struct ddemux_policy *pol,
 				     struct ddemux_conflict *c);
+bool ddemux_reg_commit(struct ddemux_registry *reg, const void *owner);
 bool ddemux_reg_release(struct ddemux_registry *reg, const void *owner);
 bool ddemux_reg_get(struct ddemux_registry *reg, const void *owner,
 		    struct ddemux_aset *set, bool *pending);
@@ -317,6 +322,7 @@ bool ddemux_reg_find_other(struct ddemux_registry *reg,
 			   const struct ddemux_paddr *pa,
 			   const struct ddemux_domain *dom, u8 domain_mask,
 			   struct ddemux_aset *found);
+bool ddemux_reg_port_used(struct ddemux_registry *reg, u8 proto, u16 port);
 unsigned int ddemux_reg_count(struct ddemux_registry *reg);
 int ddemux_reg_snapshot(struct ddemux_registry *reg,
 			struct ddemux_snap_row **rows, unsigned int *nr);

@@ -224,15 +224,16 @@ static int ddemux_get_port(enum gp_kind k, struct sock *sk,
 
 	if (snum) {
 		ddemux_sk_aset(sk, proto, snum, &set, true);
-		had_prev = ddemux_reg_get(&dn->reg, sk, &prev, NULL);
+		/* only a bound socket (listen()'s re-check) has a set yet */
+		had_prev = inet_sk(sk)->inet_num &&
+			   ddemux_reg_get(&dn->reg, sk, &prev, NULL);
 		v = ddemux_judge(dn, net, sk, &set, DDEMUX_CLAIM_PENDING,
 				 sk->sk_state == TCP_LISTEN ? "listen" : "bind");
 		if (v == DDEMUX_DENY)
 			return -EADDRINUSE;
 		ret = orig_get_port(k, sk, snum, arg);
 		if (!ret) {
-			/* commit: the same set, no longer pending */
-			ddemux_reg_claim(&dn->reg, sk, &set, 0, 0, NULL, &c);
+			ddemux_reg_commit(&dn->reg, sk);
 		} else if (had_prev) {
 			/* listen()'s re-check failed: still bound as before */
 			ddemux_reg_claim(&dn->reg, sk, &prev, 0, 0, NULL, &c);

@@ -16,14 +16,19 @@
  * one hold of the lock, so of two racing claims that overlap across
  * domains exactly one is recorded.  Readers on the packet path
  * (ddemux_reg_find_other) take only rcu_read_lock(): entries are
- * immutable once published, except for the pending flag (READ_ONCE /
- * WRITE_ONCE); a changed set is published as a new entry that replaces
- * the old with hlist_replace_rcu(), and removed entries and port nodes
- * are freed after a grace period with kfree_rcu().
+ * immutable once published; a changed set is published as a new entry
+ * that replaces the old with hlist_replace_rcu(), and removed entries
+ * and port nodes are freed after a grace period with kfree_rcu().  The
+ * fields only writers read (an entry's pid and pending flag, the
+ * pnode.pprev link, a port node's place on reg->port_list) share their
+ * memory with the rcu_head, which the free writes once the object is
+ * unlinked; lock-free readers touch only the set, the owner and the
+ * forward links, which stay intact until the grace period ends.
  *
- * Memory.  An entry is 120 bytes (kmalloc-128); a port node is 80 bytes
- * (kmalloc-96) shared by every entry on its port; the two rhashtables
- * add one bucket pointer per element at their default load.
+ * Memory.  An entry is 96 bytes (kmalloc-96); a port node is 64 bytes
+ * (kmalloc-64) shared by every entry on its port; each rhashtable adds
+ * between 4/3 and 8/3 bucket pointers per element (it doubles when it
+ * is three quarters full).
  */
 #include <linux/kernel.h>
 #include <linux/slab.h>
@@ -51,22 +56,37 @@ struct ddemux_port {
 	unsigned int cg_other;		/* entries whose cgroup is not dom0's */
 	struct ddemux_domain dom0;
 	struct hlist_head entries;	/* RCU list of struct ddemux_entry */
-	struct list_head all;		/* reg->port_list, under reg->lock */
-	struct rcu_head rcu;
+	union {
+		struct list_head all;	/* reg->port_list, under reg->lock */
+		struct rcu_head rcu;	/* once unlinked */
+	};
 };
 
 struct ddemux_entry {
 	struct rhash_head node;		/* in reg->owners */
 	const void *owner;		/* the socket; never dereferenced */
-	struct hlist_node pnode;	/* in port->entries */
+	union {
+		/* while linked */
+		struct {
+			struct hlist_node pnode;	/* in port->entries */
+			u32 pid;	/* tgid that claimed the set; under lock */
+			bool pending;	/* reserved, not committed; under lock */
+		};
+		/* once unlinked: readers may still follow pnode.next */
+		struct {
+			struct hlist_node *pnode_next;
+			struct rcu_head rcu;
+		};
+	};
 	struct ddemux_aset set;
-	u32 pid;			/* tgid that claimed the set */
-	bool pending;			/* reserved, not yet committed */
-	struct rcu_head rcu;
 };
 
-/* The documented memory per entry: one kmalloc-128 object. */
-static_assert(sizeof(struct ddemux_entry) <= 128);
+/* The documented memory: one kmalloc-96 object per entry, 64 per port. */
+static_assert(sizeof(struct ddemux_aset) == 56);
+static_assert(sizeof(struct ddemux_entry) == 96);
+static_assert(offsetof(struct ddemux_entry, pnode_next) ==
+	      offsetof(struct ddemux_entry, pnode.next));
+static_assert(sizeof(struct ddemux_port) == 64);
 
 static const struct rhashtable_params port_params = {
 	.key_len = sizeof(u32),
@@ -287,8 +307,8 @@ enum ddemux_verdict ddemux_reg_claim(struct ddemux_registry *reg,
 
 	old = rhashtable_lookup_fast(&reg->owners, &owner, owner_params);
 	if (old && ddemux_aset_equal(&old->set, set)) {
-		/* the commit of a reservation, or a repeated claim */
-		WRITE_ONCE(old->pending, pending);
+		/* a repeated claim */
+		old->pending = pending;
 		if (pid)
 			old->pid = pid;
 		goto unlock;
@@ -362,6 +382,26 @@ unlock:
 }
 
 /**
+ * ddemux_reg_commit - make @owner's reservation an ordinary entry
+ * @reg: the registry
+ * @owner: the socket, whose set was claimed with %DDEMUX_CLAIM_PENDING
+ *
+ * Returns whether @owner has an entry.  Any BH-safe context.
+ */
+bool ddemux_reg_commit(struct ddemux_registry *reg, const void *owner)
+{
+	struct ddemux_entry *e;
+
+	spin_lock_bh(&reg->lock);
+	e = reg->dead ? NULL :
+		rhashtable_lookup_fast(&reg->owners, &owner, owner_params);
+	if (e)
+		e->pending = false;
+	spin_unlock_bh(&reg->lock);
+	return e;
+}
+
+/**
  * ddemux_reg_release - forget @owner's address set
  * @reg: the registry
  * @owner: the socket
@@ -386,23 +426,34 @@ bool ddemux_reg_release(struct ddemux_registry *reg, const void *owner)
  * @reg: the registry
  * @owner: the socket
  * @set: out, the set
- * @pending: out (may be NULL), whether it is still a reservation
+ * @pending: out, whether it is still a reservation; NULL if not wanted
  *
- * Lock-free (RCU).  Returns false if @owner has no entry.
+ * Lock-free (RCU), unless @pending is asked for: the flag is a writer's
+ * field (see the top of the file), read under the lock.  Returns false
+ * if @owner has no entry.
  */
 bool ddemux_reg_get(struct ddemux_registry *reg, const void *owner,
 		    struct ddemux_aset *set, bool *pending)
 {
 	struct ddemux_entry *e;
 
+	if (pending) {
+		spin_lock_bh(&reg->lock);
+		e = reg->dead ? NULL :
+			rhashtable_lookup_fast(&reg->owners, &owner,
+					       owner_params);
+		if (e) {
+			*set = e->set;
+			*pending = e->pending;
+		}
+		spin_unlock_bh(&reg->lock);
+		return e;
+	}
 	rcu_read_lock();
 	e = READ_ONCE(reg->dead) ? NULL :
 		rhashtable_lookup(&reg->owners, &owner, owner_params);
-	if (e) {
+	if (e)
 		*set = e->set;
-		if (pending)
-			*pending = READ_ONCE(e->pending);
-	}
 	rcu_read_unlock();
 	return e;
 }
@@ -444,6 +495,28 @@ bool ddemux_reg_find_other(struct ddemux_registry *reg,
 	}
 	rcu_read_unlock();
 	return hit;
+}
+
+/**
+ * ddemux_reg_port_used - does any set hold (@proto, @port)?
+ * @reg: the registry
+ * @proto: &enum ddemux_proto
+ * @port: the port, or echo ident
+ *
+ * Lock-free (RCU); a hint that may be stale as soon as it is returned,
+ * like any lock-free answer: a packet-path check runs it first so that
+ * an unused port costs no more.
+ */
+bool ddemux_reg_port_used(struct ddemux_registry *reg, u8 proto, u16 port)
+{
+	u32 key = (u32)proto << 16 | port;
+	bool used;
+
+	rcu_read_lock();
+	used = !READ_ONCE(reg->dead) &&
+	       rhashtable_lookup(&reg->ports, &key, port_params);
+	rcu_read_unlock();
+	return used;
 }
 
 unsigned int ddemux_reg_count(struct ddemux_registry *reg)

@@ -83,6 +83,14 @@ static void test_insert_conflict(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, claim(test, reg, 4, "tcp 0.0.0.0:53 uid=2", 0, &c),
 			DDEMUX_ALLOW);
 	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 4);
+
+	/* the packet path's pre-check: is anything on (proto, port)? */
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_port_used(reg, DDEMUX_UDP, 53));
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_port_used(reg, DDEMUX_TCP, 53));
+	KUNIT_EXPECT_FALSE(test, ddemux_reg_port_used(reg, DDEMUX_UDPLITE, 53));
+	KUNIT_EXPECT_FALSE(test, ddemux_reg_port_used(reg, DDEMUX_TCP, 54));
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(3)));
+	KUNIT_EXPECT_FALSE(test, ddemux_reg_port_used(reg, DDEMUX_UDP, 54));
 	ddemux_reg_destroy(reg);
 }
 
@@ -108,6 +116,18 @@ static void test_pending(struct kunit *test)
 	KUNIT_ASSERT_TRUE(test, ddemux_reg_get(reg, OWNER(0), &got, &pending));
 	KUNIT_EXPECT_FALSE(test, pending);
 	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 1);
+
+	/* ddemux_reg_commit(): the bind hook's commit, the same effect */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 4, "tcp 0.0.0.0:82 uid=1",
+				    DDEMUX_CLAIM_PENDING, &c), DDEMUX_ALLOW);
+	KUNIT_ASSERT_TRUE(test, ddemux_reg_get(reg, OWNER(4), &got, &pending));
+	KUNIT_EXPECT_TRUE(test, pending);
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_commit(reg, OWNER(4)));
+	KUNIT_ASSERT_TRUE(test, ddemux_reg_get(reg, OWNER(4), &got, &pending));
+	KUNIT_EXPECT_FALSE(test, pending);
+	KUNIT_EXPECT_EQ(test, got.lport, 82);
+	KUNIT_EXPECT_FALSE(test, ddemux_reg_commit(reg, OWNER(5)));
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(4)));
 
 	/* drop: a failed bind releases its reservation */
 	KUNIT_EXPECT_EQ(test, claim(test, reg, 2, "tcp 0.0.0.0:81 uid=1",

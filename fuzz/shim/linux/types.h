@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Userspace shim for <linux/types.h>: the kernel's fixed-width and
- * byte-order-annotated integer types, as plain C99 types.  The __be/__le
+ * byte-order-annotated integer types, as plain C99 types, and the two
+ * structure-layout attributes ddemux.h uses.  The __be/__le
  * types carry no sparse annotation here; byte order is handled by the
  * helpers in <net/ipv6.h>.
  */
@@ -30,6 +31,10 @@ typedef int8_t __s8;
 typedef int16_t __s16;
 typedef int32_t __s32;
 typedef int64_t __s64;
+
+/* from <linux/compiler_attributes.h>, which every kernel file gets */
+#define __packed __attribute__((__packed__))
+#define __aligned(x) __attribute__((__aligned__(x)))
 
 typedef uint16_t __be16;
 typedef uint32_t __be32;
