@@ -143,11 +143,12 @@ static enum parse_result parse_ipv6(const struct sk_buff *skb,
 }
 
 /*
- * The fast path: is the reply in the set the socket holds?  Read from
- * the live fields, without the owner (the set's domain plays no part).
+ * Is the reply in the set the socket holds?  Read from the live fields,
+ * without the owner (the set's domain plays no part).
  */
 static bool reply_is_own(struct sock *sk, const struct ddemux_pkt *pkt)
 {
+	int proto = ddemux_sk_proto(sk);
 	int state = READ_ONCE(sk->sk_state);
 	struct ddemux_sock_view sv = {
 		.v6_rcv_saddr = &sk->sk_v6_rcv_saddr,
@@ -158,10 +159,11 @@ static bool reply_is_own(struct sock *sk, const struct ddemux_pkt *pkt)
 		.rport = ntohs(inet_sk(sk)->inet_dport),
 		.family = sk->sk_family,
 		.v6only = ipv6_only_sock(sk),
-		.proto = ddemux_sk_proto(sk),
+		.proto = proto,
 	};
 
-	if (!sv.lport)
+	/* a raw socket's set, or a packet of another protocol: not its own */
+	if (proto != pkt->proto || !sv.lport)
 		return false;
 	/* as ddemux_sk_aset() decides it */
 	if (sv.proto == DDEMUX_TCP)
@@ -171,20 +173,30 @@ static bool reply_is_own(struct sock *sk, const struct ddemux_pkt *pkt)
 	return ddemux_reply_in_sock(pkt, &sv);
 }
 
-static unsigned int judge(struct net *net, struct sock *sk,
-			  const struct ddemux_pkt *pkt, const char *via)
+static bool rule3_on(const struct ddemux_net *dn)
+{
+	return READ_ONCE(dn->mode) != DDEMUX_MODE_OFF && READ_ONCE(dn->egress);
+}
+
+static const char *via_of(const struct sock *sk)
+{
+	if (sk->sk_type == SOCK_RAW)
+		return "raw";
+	return ddemux_proto_name(ddemux_sk_proto(sk));
+}
+
+/* @via: the sender's kind for the log; NULL: from the socket */
+static unsigned int judge(struct ddemux_net *dn, struct net *net,
+			  struct sock *sk, const struct ddemux_pkt *pkt,
+			  const char *via)
 {
 	struct ddemux_aset holder;
 	struct ddemux_domain dom;
 	struct ddemux_paddr reply;
-	struct ddemux_net *dn;
 	bool other;
 	int mode;
 	u8 mask;
 
-	dn = ddemux_net(net);
-	if (!dn)
-		return NF_ACCEPT;
 	mode = READ_ONCE(dn->mode);
 	if (mode == DDEMUX_MODE_OFF || !READ_ONCE(dn->egress))
 		return NF_ACCEPT;
@@ -192,12 +204,17 @@ static unsigned int judge(struct net *net, struct sock *sk,
 	if (reply_is_own(sk, pkt))
 		return NF_ACCEPT;
 
+	ddemux_reply_of(pkt, &reply);
+	/* a port nobody holds needs no sender's domain (sk_callback_lock) */
+	if (!ddemux_reg_port_used(&dn->reg, reply.proto, reply.lport))
+		return NF_ACCEPT;
 	ddemux_sk_domain(sk, &dom);
 	mask = READ_ONCE(dn->domain);
-	ddemux_reply_of(pkt, &reply);
 	other = ddemux_reg_find_other(&dn->reg, &reply, &dom, mask, &holder);
 	if (!other)
 		return NF_ACCEPT;
+	if (!via)
+		via = via_of(sk);
 	if (mode == DDEMUX_MODE_AUDIT) {
 		ddemux_count(dn, DDEMUX_ST_EGRESS_AUDITED);
 		ddemux_report_egress(net, DDEMUX_AUDIT, via, &dom, pkt, &holder);
@@ -209,7 +226,7 @@ static unsigned int judge(struct net *net, struct sock *sk,
 }
 
 /* The socket that sent @skb, if a user's full socket did. */
-static struct sock *user_sender(struct sk_buff *skb)
+static __always_inline struct sock *user_sender(struct sk_buff *skb)
 {
 	struct sock *sk = skb_to_full_sk(skb);	/* a request sock's listener */
 
@@ -218,21 +235,120 @@ static struct sock *user_sender(struct sk_buff *skb)
 	return sk;
 }
 
-static const char *via_of(const struct sock *sk)
+/*
+ * The fast path, for the packets of TCP, UDP and UDP-Lite sockets of the
+ * packet's own family: the reply is in the socket's own set.  Straight
+ * from the linear headers and the socket's fields, without building a
+ * ddemux_pkt; true only where parse_ipv4()/parse_ipv6() and
+ * reply_is_own() would answer the same, so that anything else (ping,
+ * raw, a v4-mapped socket, extension headers, headers outside the linear
+ * area, a reply elsewhere) takes the general path and gets its answer
+ * there.
+ */
+
+/* A TCP, UDP or UDP-Lite socket, as ddemux_sk_proto() sees them. */
+static __always_inline bool sk_fast(const struct sock *sk)
 {
-	if (sk->sk_type == SOCK_RAW)
-		return "raw";
-	return ddemux_proto_name(ddemux_sk_proto(sk));
+	if (sk->sk_type == SOCK_STREAM)
+		return sk->sk_protocol == IPPROTO_TCP;
+	return sk->sk_type == SOCK_DGRAM &&
+	       (sk->sk_protocol == IPPROTO_UDP ||
+		sk->sk_protocol == IPPROTO_UDPLITE);
 }
 
-static unsigned int ddemux_local_out(void *priv, struct sk_buff *skb,
-				     const struct nf_hook_state *state)
+/* @len bytes from @h, if the linear area holds them */
+static __always_inline bool linear(const struct sk_buff *skb, const void *h,
+				   unsigned int len)
+{
+	return (const u8 *)h >= skb->data &&
+	       (const u8 *)h + len <= skb_tail_pointer(skb);
+}
+
+/*
+ * The local port and, if the socket has a peer, the peer's port: the
+ * part of the test both families share.  *@connected as
+ * ddemux_sk_aset() decides it.
+ */
+static __always_inline bool ports_own(const struct sock *sk,
+				      const __be16 *ports, bool *connected)
+{
+	u16 lport = READ_ONCE(inet_sk(sk)->inet_num);
+	int state = READ_ONCE(sk->sk_state);
+	__be16 rport;
+
+	if (!lport || htons(lport) != ports[0])
+		return false;
+	if (sk->sk_protocol == IPPROTO_TCP)
+		*connected = state != TCP_CLOSE && state != TCP_LISTEN;
+	else
+		*connected = state == TCP_ESTABLISHED;
+	if (!*connected)
+		return true;
+	rport = inet_sk(sk)->inet_dport;
+	return !rport || rport == ports[1];
+}
+
+static __always_inline bool own_v4(const struct sock *sk,
+				   const struct sk_buff *skb)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+	const __be16 *ports;
+	bool connected;
+	__be32 a;
+
+	if (!sk_fast(sk) || !linear(skb, iph, sizeof(*iph)) ||
+	    iph->version != 4 || iph->ihl < 5 ||
+	    (iph->frag_off & htons(IP_OFFSET)) ||
+	    iph->protocol != sk->sk_protocol)
+		return false;
+	ports = (const __be16 *)((const u8 *)iph + iph->ihl * 4);
+	if (!linear(skb, ports, 2 * sizeof(*ports)) ||
+	    !ports_own(sk, ports, &connected))
+		return false;
+	a = sk->sk_rcv_saddr;
+	if (a && a != iph->saddr)
+		return false;
+	if (!connected)
+		return true;
+	a = sk->sk_daddr;
+	return !a || a == iph->daddr;
+}
+
+static __always_inline bool own_v6(const struct sock *sk,
+				   const struct sk_buff *skb)
+{
+	const struct in6_addr *l6 = &sk->sk_v6_rcv_saddr;
+	const struct in6_addr *r6 = &sk->sk_v6_daddr;
+	const struct ipv6hdr *ip6 = ipv6_hdr(skb);
+	const __be16 *ports = (const __be16 *)(ip6 + 1);
+	bool connected;
+
+	/* no extension header: ipv6_skip_exthdr() would stop at once */
+	if (!sk_fast(sk) || !linear(skb, ip6, sizeof(*ip6) + 4) ||
+	    ip6->version != 6 || ip6->nexthdr != sk->sk_protocol ||
+	    ipv6_addr_v4mapped(&ip6->saddr) || ipv6_addr_v4mapped(&ip6->daddr) ||
+	    !ports_own(sk, ports, &connected))
+		return false;
+	/* a v4-mapped socket address holds no IPv6 reply */
+	if (ipv6_addr_v4mapped(l6) ||
+	    (!ipv6_addr_any(l6) && !ipv6_addr_equal(l6, &ip6->saddr)))
+		return false;
+	if (!connected)
+		return true;
+	if (ipv6_addr_v4mapped(r6))	/* ::ffff:0.0.0.0 is any peer */
+		return !r6->s6_addr32[3];
+	return ipv6_addr_any(r6) || ipv6_addr_equal(r6, &ip6->daddr);
+}
+
+/* Everything else: the packet parsed in full, then judged. */
+static unsigned int local_out_slow(struct ddemux_net *dn, struct sock *sk,
+				   struct sk_buff *skb,
+				   const struct nf_hook_state *state)
 {
 	struct ddemux_pkt pkt;
-	struct sock *sk = user_sender(skb);
 	enum parse_result r;
 
-	if (!sk || (sk->sk_family != AF_INET && sk->sk_family != AF_INET6))
+	if (sk->sk_family != AF_INET && sk->sk_family != AF_INET6)
 		return NF_ACCEPT;
 	if (state->pf == NFPROTO_IPV4)
 		r = parse_ipv4(skb, skb_network_offset(skb), &pkt);
@@ -240,7 +356,40 @@ static unsigned int ddemux_local_out(void *priv, struct sk_buff *skb,
 		r = parse_ipv6(skb, skb_network_offset(skb), &pkt);
 	if (r != PKT_TRACKED)
 		return NF_ACCEPT;
-	return judge(state->net, sk, &pkt, via_of(sk));
+	return judge(dn, state->net, sk, &pkt, NULL);
+}
+
+/* The fast path's answer: accepted, and counted as judge() would. */
+static unsigned int own_accept(struct ddemux_net *dn)
+{
+	if (rule3_on(dn))
+		ddemux_count(dn, DDEMUX_ST_EGRESS_CHECKED);
+	return NF_ACCEPT;
+}
+
+/* @priv: the namespace's ddemux_net, live as long as the hook */
+static unsigned int ddemux_local_out4(void *priv, struct sk_buff *skb,
+				      const struct nf_hook_state *state)
+{
+	struct sock *sk = user_sender(skb);
+
+	if (!sk)
+		return NF_ACCEPT;
+	if (sk->sk_family == AF_INET && own_v4(sk, skb))
+		return own_accept(priv);
+	return local_out_slow(priv, sk, skb, state);
+}
+
+static unsigned int ddemux_local_out6(void *priv, struct sk_buff *skb,
+				      const struct nf_hook_state *state)
+{
+	struct sock *sk = user_sender(skb);
+
+	if (!sk)
+		return NF_ACCEPT;
+	if (sk->sk_family == AF_INET6 && own_v6(sk, skb))
+		return own_accept(priv);
+	return local_out_slow(priv, sk, skb, state);
 }
 
 /*
@@ -290,73 +439,108 @@ static unsigned int ddemux_netdev_egress(void *priv, struct sk_buff *skb,
 		return NF_ACCEPT;
 	if (r != PKT_TRACKED)
 		return NF_ACCEPT;
-	return judge(dev_net(dev), sk, &pkt, "packet");
+	return judge(priv, dev_net(dev), sk, &pkt, "packet");
 }
 
-static const struct nf_hook_ops local_out_ops[] = {
-	{
-		.hook = ddemux_local_out,
-		.pf = NFPROTO_IPV4,
-		.hooknum = NF_INET_LOCAL_OUT,
-		.priority = DDEMUX_NF_PRIORITY,
-	},
-	{
-		.hook = ddemux_local_out,
-		.pf = NFPROTO_IPV6,
-		.hooknum = NF_INET_LOCAL_OUT,
-		.priority = DDEMUX_NF_PRIORITY,
-	},
-};
-
-/* One device's egress hook. */
-struct egress_dev {
+/*
+ * One hook of a namespace: its two LOCAL_OUT hooks (@ops.dev NULL) and
+ * each device's egress hook.  Registered per namespace, with @ops.priv
+ * its ddemux_net: the hooks exist only between ddemux_net_init()'s
+ * publication of the state and ddemux_net_exit()'s withdrawal of it, so
+ * a hook needs no ddemux_net() lookup.
+ */
+struct egress_hook {
 	struct list_head list;		/* dn->egress_devs, under RTNL */
 	struct nf_hook_ops ops;
 };
 
-static int dev_hook_add(struct net *net, struct ddemux_net *dn,
-			struct net_device *dev)
+static int hook_add(struct net *net, struct ddemux_net *dn, u8 pf,
+		    unsigned int hooknum, nf_hookfn *fn, int priority,
+		    struct net_device *dev)
 {
-	struct egress_dev *ed;
+	struct egress_hook *eh;
 	int err;
 
-	list_for_each_entry(ed, &dn->egress_devs, list)
-		if (ed->ops.dev == dev)
-			return 0;
-	ed = kzalloc(sizeof(*ed), GFP_KERNEL);
-	if (!ed)
+	eh = kzalloc(sizeof(*eh), GFP_KERNEL);
+	if (!eh)
 		return -ENOMEM;
-	ed->ops.hook = ddemux_netdev_egress;
-	ed->ops.pf = NFPROTO_NETDEV;
-	ed->ops.hooknum = NF_NETDEV_EGRESS;
-	ed->ops.priority = 0;
-	ed->ops.dev = dev;
-	err = nf_register_net_hook(net, &ed->ops);
+	eh->ops.hook = fn;
+	eh->ops.priv = dn;
+	eh->ops.pf = pf;
+	eh->ops.hooknum = hooknum;
+	eh->ops.priority = priority;
+	eh->ops.dev = dev;
+	err = nf_register_net_hook(net, &eh->ops);
 	if (err) {
-		kfree(ed);
+		kfree(eh);
 		return err;
 	}
-	list_add(&ed->list, &dn->egress_devs);
+	list_add(&eh->list, &dn->egress_devs);
 	return 0;
 }
 
-static void dev_hook_del(struct net *net, struct ddemux_net *dn,
-			 struct net_device *dev)
+/* @dev's hook; one already there is kept */
+static int dev_hook_add(struct net *net, struct ddemux_net *dn,
+			struct net_device *dev)
 {
-	struct egress_dev *ed, *tmp;
+	struct egress_hook *eh;
 
-	list_for_each_entry_safe(ed, tmp, &dn->egress_devs, list) {
-		if (dev && ed->ops.dev != dev)
+	list_for_each_entry(eh, &dn->egress_devs, list)
+		if (eh->ops.dev == dev)
+			return 0;
+	return hook_add(net, dn, NFPROTO_NETDEV, NF_NETDEV_EGRESS,
+			ddemux_netdev_egress, 0, dev);
+}
+
+/* @dev's hook; NULL: every hook of the namespace, LOCAL_OUT's too */
+static void hook_del(struct net *net, struct ddemux_net *dn,
+		     struct net_device *dev)
+{
+	struct egress_hook *eh, *tmp;
+
+	list_for_each_entry_safe(eh, tmp, &dn->egress_devs, list) {
+		if (dev && eh->ops.dev != dev)
 			continue;
-		nf_unregister_net_hook(net, &ed->ops);
-		list_del(&ed->list);
-		kfree(ed);
+		nf_unregister_net_hook(net, &eh->ops);
+		list_del(&eh->list);
+		kfree(eh);
 	}
 }
 
 static bool egress_wanted(struct ddemux_net *dn)
 {
 	return READ_ONCE(dn->egress) && READ_ONCE(dn->mode) != DDEMUX_MODE_OFF;
+}
+
+/*
+ * The LOCAL_OUT hooks, then one egress hook per device (a device whose
+ * hook fails is counted in egress_hook_errors).  Under RTNL.
+ */
+static int hooks_add(struct net *net, struct ddemux_net *dn)
+{
+	struct net_device *dev;
+	int err;
+
+	err = hook_add(net, dn, NFPROTO_IPV4, NF_INET_LOCAL_OUT,
+		       ddemux_local_out4, DDEMUX_NF_PRIORITY, NULL);
+	if (!err)
+		err = hook_add(net, dn, NFPROTO_IPV6, NF_INET_LOCAL_OUT,
+			       ddemux_local_out6, DDEMUX_NF_PRIORITY, NULL);
+	if (err) {
+		hook_del(net, dn, NULL);
+		return err;
+	}
+	dn->egress_live = true;
+	for_each_netdev(net, dev)
+		if (dev_hook_add(net, dn, dev))
+			atomic_inc(&ddemux_gstats.egress_hook_errors);
+	return 0;
+}
+
+static void hooks_del(struct net *net, struct ddemux_net *dn)
+{
+	hook_del(net, dn, NULL);
+	dn->egress_live = false;
 }
 
 /**
@@ -371,45 +555,32 @@ static bool egress_wanted(struct ddemux_net *dn)
  */
 void ddemux_egress_update(struct net *net, struct ddemux_net *dn)
 {
-	struct net_device *dev;
-
 	rtnl_lock();
 	if (egress_wanted(dn) && !dn->egress_live) {
-		if (nf_register_net_hooks(net, local_out_ops,
-					  ARRAY_SIZE(local_out_ops))) {
+		if (hooks_add(net, dn))
 			atomic_inc(&ddemux_gstats.egress_hook_errors);
-			goto unlock;
-		}
-		dn->egress_live = true;
-		for_each_netdev(net, dev)
-			if (dev_hook_add(net, dn, dev))
-				atomic_inc(&ddemux_gstats.egress_hook_errors);
 	} else if (!egress_wanted(dn) && dn->egress_live) {
-		dev_hook_del(net, dn, NULL);
-		nf_unregister_net_hooks(net, local_out_ops,
-					ARRAY_SIZE(local_out_ops));
-		dn->egress_live = false;
+		hooks_del(net, dn);
 	}
-unlock:
 	rtnl_unlock();
 }
 
 /*
- * A new namespace (or every namespace, at load): the LOCAL_OUT hooks; its
- * devices get theirs from the notifier as they register (at load, from
- * the notifier's replay of the existing ones).
+ * A new namespace (or every namespace, at load): all its hooks.  A new
+ * namespace has no device yet (ddemux's is a subsys init, run before
+ * the device inits); at load the devices get theirs here, and the
+ * notifier's replay of them finds them there.
  */
 int ddemux_egress_init_net(struct net *net, struct ddemux_net *dn)
 {
-	int err;
+	int err = 0;
 
 	INIT_LIST_HEAD(&dn->egress_devs);
 	if (!egress_wanted(dn))
 		return 0;
-	err = nf_register_net_hooks(net, local_out_ops,
-				    ARRAY_SIZE(local_out_ops));
-	if (!err)
-		dn->egress_live = true;
+	rtnl_lock();
+	err = hooks_add(net, dn);
+	rtnl_unlock();
 	return err;
 }
 
@@ -417,12 +588,8 @@ int ddemux_egress_init_net(struct net *net, struct ddemux_net *dn)
 void ddemux_egress_exit_net(struct net *net, struct ddemux_net *dn)
 {
 	rtnl_lock();
-	if (dn->egress_live) {
-		dev_hook_del(net, dn, NULL);
-		nf_unregister_net_hooks(net, local_out_ops,
-					ARRAY_SIZE(local_out_ops));
-		dn->egress_live = false;
-	}
+	if (dn->egress_live)
+		hooks_del(net, dn);
 	rtnl_unlock();
 }
 
@@ -443,7 +610,7 @@ static int ddemux_netdev_event(struct notifier_block *nb, unsigned long event,
 			atomic_inc(&ddemux_gstats.egress_hook_errors);
 		break;
 	case NETDEV_UNREGISTER:
-		dev_hook_del(net, dn, dev);
+		hook_del(net, dn, dev);
 		break;
 	}
 	return NOTIFY_DONE;
