@@ -173,9 +173,10 @@ static bool reply_is_own(struct sock *sk, const struct ddemux_pkt *pkt)
 	return ddemux_reply_in_sock(pkt, &sv);
 }
 
-static bool rule3_on(const struct ddemux_net *dn)
+/* Rule 3 is on in @dn's namespace: the hooks are wanted there. */
+static bool egress_wanted(const struct ddemux_net *dn)
 {
-	return READ_ONCE(dn->mode) != DDEMUX_MODE_OFF && READ_ONCE(dn->egress);
+	return READ_ONCE(dn->egress) && READ_ONCE(dn->mode) != DDEMUX_MODE_OFF;
 }
 
 static const char *via_of(const struct sock *sk)
@@ -362,7 +363,7 @@ static unsigned int local_out_slow(struct ddemux_net *dn, struct sock *sk,
 /* The fast path's answer: accepted, and counted as judge() would. */
 static unsigned int own_accept(struct ddemux_net *dn)
 {
-	if (rule3_on(dn))
+	if (egress_wanted(dn))
 		ddemux_count(dn, DDEMUX_ST_EGRESS_CHECKED);
 	return NF_ACCEPT;
 }
@@ -505,11 +506,6 @@ static void hook_del(struct net *net, struct ddemux_net *dn,
 		list_del(&eh->list);
 		kfree(eh);
 	}
-}
-
-static bool egress_wanted(struct ddemux_net *dn)
-{
-	return READ_ONCE(dn->egress) && READ_ONCE(dn->mode) != DDEMUX_MODE_OFF;
 }
 
 /*

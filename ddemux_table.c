@@ -381,6 +381,15 @@ unlock:
 	return verdict;
 }
 
+/* @owner's entry, or NULL (also once the registry is dead); under lock */
+static struct ddemux_entry *owner_entry(struct ddemux_registry *reg,
+					const void *owner)
+{
+	if (reg->dead)
+		return NULL;
+	return rhashtable_lookup_fast(&reg->owners, &owner, owner_params);
+}
+
 /**
  * ddemux_reg_commit - make @owner's reservation an ordinary entry
  * @reg: the registry
@@ -393,8 +402,7 @@ bool ddemux_reg_commit(struct ddemux_registry *reg, const void *owner)
 	struct ddemux_entry *e;
 
 	spin_lock_bh(&reg->lock);
-	e = reg->dead ? NULL :
-		rhashtable_lookup_fast(&reg->owners, &owner, owner_params);
+	e = owner_entry(reg, owner);
 	if (e)
 		e->pending = false;
 	spin_unlock_bh(&reg->lock);
@@ -413,8 +421,7 @@ bool ddemux_reg_release(struct ddemux_registry *reg, const void *owner)
 	struct ddemux_entry *e;
 
 	spin_lock_bh(&reg->lock);
-	e = reg->dead ? NULL :
-		rhashtable_lookup_fast(&reg->owners, &owner, owner_params);
+	e = owner_entry(reg, owner);
 	if (e)
 		entry_remove(reg, e);
 	spin_unlock_bh(&reg->lock);
@@ -439,9 +446,7 @@ bool ddemux_reg_get(struct ddemux_registry *reg, const void *owner,
 
 	if (pending) {
 		spin_lock_bh(&reg->lock);
-		e = reg->dead ? NULL :
-			rhashtable_lookup_fast(&reg->owners, &owner,
-					       owner_params);
+		e = owner_entry(reg, owner);
 		if (e) {
 			*set = e->set;
 			*pending = e->pending;
