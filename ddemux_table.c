@@ -35,6 +35,7 @@
 #include <linux/mm.h>
 #include <linux/rculist.h>
 #include <linux/rhashtable.h>
+#include <linux/jhash.h>
 #include <net/ipv6.h>
 
 #include "ddemux.h"
@@ -88,11 +89,44 @@ static_assert(offsetof(struct ddemux_entry, pnode_next) ==
 	      offsetof(struct ddemux_entry, pnode.next));
 static_assert(sizeof(struct ddemux_port) == 64);
 
+/*
+ * Both tables hash with an inlined, seeded jhash of their one- or
+ * two-word key and compare keys directly: rhashtable's defaults call an
+ * out-of-line jhash2() and memcmp() for every hash and every comparison.
+ */
+static u32 port_hash(const void *data, u32 len, u32 seed)
+{
+	return jhash_1word(*(const u32 *)data, seed);
+}
+
+static int port_cmp(struct rhashtable_compare_arg *arg, const void *obj)
+{
+	const struct ddemux_port *port = obj;
+
+	return port->key != *(const u32 *)arg->key;
+}
+
+static u32 owner_hash(const void *data, u32 len, u32 seed)
+{
+	u64 v = (unsigned long)*(const void *const *)data;
+
+	return jhash_2words((u32)v, (u32)(v >> 32), seed);
+}
+
+static int owner_cmp(struct rhashtable_compare_arg *arg, const void *obj)
+{
+	const struct ddemux_entry *e = obj;
+
+	return e->owner != *(const void *const *)arg->key;
+}
+
 static const struct rhashtable_params port_params = {
 	.key_len = sizeof(u32),
 	.key_offset = offsetof(struct ddemux_port, key),
 	.head_offset = offsetof(struct ddemux_port, node),
 	.automatic_shrinking = true,
+	.hashfn = port_hash,
+	.obj_cmpfn = port_cmp,
 };
 
 static const struct rhashtable_params owner_params = {
@@ -100,7 +134,64 @@ static const struct rhashtable_params owner_params = {
 	.key_offset = offsetof(struct ddemux_entry, owner),
 	.head_offset = offsetof(struct ddemux_entry, node),
 	.automatic_shrinking = true,
+	.hashfn = owner_hash,
+	.obj_cmpfn = owner_cmp,
 };
+
+/*
+ * The table operations, flattened: left to itself gcc emits one shared
+ * out-of-line copy of rhashtable's inline lookup for both tables, which
+ * then calls the hash and compare functions through pointers.  The
+ * *_find() lookups are for RCU readers, the *_get() ones for writers
+ * under reg->lock.
+ */
+static __flatten struct ddemux_port *port_find(struct ddemux_registry *reg,
+					       u32 key)
+{
+	return rhashtable_lookup(&reg->ports, &key, port_params);
+}
+
+static __flatten struct ddemux_entry *owner_find(struct ddemux_registry *reg,
+						 const void *owner)
+{
+	return rhashtable_lookup(&reg->owners, &owner, owner_params);
+}
+
+static __flatten struct ddemux_port *port_get(struct ddemux_registry *reg,
+					      u32 key)
+{
+	return rhashtable_lookup_fast(&reg->ports, &key, port_params);
+}
+
+static __flatten struct ddemux_entry *owner_get(struct ddemux_registry *reg,
+						const void *owner)
+{
+	return rhashtable_lookup_fast(&reg->owners, &owner, owner_params);
+}
+
+static __flatten int port_insert(struct ddemux_registry *reg,
+				 struct ddemux_port *port)
+{
+	return rhashtable_insert_fast(&reg->ports, &port->node, port_params);
+}
+
+static __flatten void port_unhash(struct ddemux_registry *reg,
+				  struct ddemux_port *port)
+{
+	rhashtable_remove_fast(&reg->ports, &port->node, port_params);
+}
+
+static __flatten int owner_insert(struct ddemux_registry *reg,
+				  struct ddemux_entry *e)
+{
+	return rhashtable_insert_fast(&reg->owners, &e->node, owner_params);
+}
+
+static __flatten void owner_unhash(struct ddemux_registry *reg,
+				   struct ddemux_entry *e)
+{
+	rhashtable_remove_fast(&reg->owners, &e->node, owner_params);
+}
 
 static u32 port_key(const struct ddemux_aset *s)
 {
@@ -184,7 +275,7 @@ void ddemux_reg_destroy(struct ddemux_registry *reg)
 /* Unlink an empty port node (under reg->lock), free it after a grace period. */
 static void port_remove(struct ddemux_registry *reg, struct ddemux_port *port)
 {
-	rhashtable_remove_fast(&reg->ports, &port->node, port_params);
+	port_unhash(reg, port);
 	list_del(&port->all);
 	kfree_rcu(port, rcu);
 }
@@ -195,10 +286,10 @@ static void entry_remove(struct ddemux_registry *reg, struct ddemux_entry *e)
 	u32 key = port_key(&e->set);
 	struct ddemux_port *port;
 
-	rhashtable_remove_fast(&reg->owners, &e->node, owner_params);
+	owner_unhash(reg, e);
 	hlist_del_rcu(&e->pnode);
 	reg->nr--;
-	port = rhashtable_lookup_fast(&reg->ports, &key, port_params);
+	port = port_get(reg, key);
 	if (port) {
 		port_account(port, &e->set, -1);
 		if (!--port->nr)
@@ -300,12 +391,12 @@ enum ddemux_verdict ddemux_reg_claim(struct ddemux_registry *reg,
 		goto unlock;
 	}
 
-	port = rhashtable_lookup_fast(&reg->ports, &key, port_params);
+	port = port_get(reg, key);
 	verdict = pol ? check_port(port, owner, set, pol, c) : DDEMUX_ALLOW;
 	if (verdict == DDEMUX_DENY && !(flags & DDEMUX_CLAIM_FORCE))
 		goto unlock;
 
-	old = rhashtable_lookup_fast(&reg->owners, &owner, owner_params);
+	old = owner_get(reg, owner);
 	if (old && ddemux_aset_equal(&old->set, set)) {
 		/* a repeated claim */
 		old->pending = pending;
@@ -332,8 +423,7 @@ enum ddemux_verdict ddemux_reg_claim(struct ddemux_registry *reg,
 		new_port->cg_other = 0;
 		new_port->dom0 = set->dom;
 		INIT_HLIST_HEAD(&new_port->entries);
-		if (rhashtable_insert_fast(&reg->ports, &new_port->node,
-					   port_params))
+		if (port_insert(reg, new_port))
 			goto nomem;
 		list_add_tail(&new_port->all, &reg->port_list);
 		port = new_port;
@@ -356,8 +446,7 @@ enum ddemux_verdict ddemux_reg_claim(struct ddemux_registry *reg,
 	} else {
 		if (old)
 			entry_remove(reg, old);
-		if (rhashtable_insert_fast(&reg->owners, &e->node,
-					   owner_params)) {
+		if (owner_insert(reg, e)) {
 			/* a port node created above stays empty otherwise */
 			if (!port->nr)
 				port_remove(reg, port);
@@ -387,7 +476,7 @@ static struct ddemux_entry *owner_entry(struct ddemux_registry *reg,
 {
 	if (reg->dead)
 		return NULL;
-	return rhashtable_lookup_fast(&reg->owners, &owner, owner_params);
+	return owner_get(reg, owner);
 }
 
 /**
@@ -456,7 +545,7 @@ bool ddemux_reg_get(struct ddemux_registry *reg, const void *owner,
 	}
 	rcu_read_lock();
 	e = READ_ONCE(reg->dead) ? NULL :
-		rhashtable_lookup(&reg->owners, &owner, owner_params);
+		owner_find(reg, owner);
 	if (e)
 		*set = e->set;
 	rcu_read_unlock();
@@ -486,7 +575,7 @@ bool ddemux_reg_find_other(struct ddemux_registry *reg,
 
 	rcu_read_lock();
 	port = READ_ONCE(reg->dead) ? NULL :
-		rhashtable_lookup(&reg->ports, &key, port_params);
+		port_find(reg, key);
 	if (port && !port_all_in(port, dom, domain_mask)) {
 		hlist_for_each_entry_rcu(e, &port->entries, pnode) {
 			if (ddemux_contains(&e->set, pa) &&
@@ -519,7 +608,7 @@ bool ddemux_reg_port_used(struct ddemux_registry *reg, u8 proto, u16 port)
 
 	rcu_read_lock();
 	used = !READ_ONCE(reg->dead) &&
-	       rhashtable_lookup(&reg->ports, &key, port_params);
+	       port_find(reg, key);
 	rcu_read_unlock();
 	return used;
 }
