@@ -142,18 +142,22 @@ static const struct rhashtable_params owner_params = {
  * The table operations, flattened: left to itself gcc emits one shared
  * out-of-line copy of rhashtable's inline lookup for both tables, which
  * then calls the hash and compare functions through pointers.  The
- * *_find() lookups are for RCU readers, the *_get() ones for writers
- * under reg->lock.
+ * *_find() lookups are for RCU readers (they find nothing once the
+ * registry is dead), the *_get() ones for writers under reg->lock.
  */
 static __flatten struct ddemux_port *port_find(struct ddemux_registry *reg,
 					       u32 key)
 {
+	if (READ_ONCE(reg->dead))
+		return NULL;
 	return rhashtable_lookup(&reg->ports, &key, port_params);
 }
 
 static __flatten struct ddemux_entry *owner_find(struct ddemux_registry *reg,
 						 const void *owner)
 {
+	if (READ_ONCE(reg->dead))
+		return NULL;
 	return rhashtable_lookup(&reg->owners, &owner, owner_params);
 }
 
@@ -193,9 +197,10 @@ static __flatten void owner_unhash(struct ddemux_registry *reg,
 	rhashtable_remove_fast(&reg->owners, &e->node, owner_params);
 }
 
-static u32 port_key(const struct ddemux_aset *s)
+/* The port table's key: the same for an address set and a packet. */
+static u32 port_key(u8 proto, u16 port)
 {
-	return (u32)s->proto << 16 | s->lport;
+	return (u32)proto << 16 | port;
 }
 
 /* Count @s in (@delta 1) or out (-1) of @port's summary; under reg->lock. */
@@ -283,7 +288,7 @@ static void port_remove(struct ddemux_registry *reg, struct ddemux_port *port)
 /* Unlink @e (under reg->lock) and free it after a grace period. */
 static void entry_remove(struct ddemux_registry *reg, struct ddemux_entry *e)
 {
-	u32 key = port_key(&e->set);
+	u32 key = port_key(e->set.proto, e->set.lport);
 	struct ddemux_port *port;
 
 	owner_unhash(reg, e);
@@ -379,7 +384,7 @@ enum ddemux_verdict ddemux_reg_claim(struct ddemux_registry *reg,
 	struct ddemux_entry *old, *e = NULL;
 	struct ddemux_port *port, *new_port = NULL;
 	enum ddemux_verdict verdict;
-	u32 key = port_key(set);
+	u32 key = port_key(set->proto, set->lport);
 
 	memset(c, 0, sizeof(*c));
 	c->reason = DDEMUX_R_NO_OVERLAP;
@@ -434,7 +439,7 @@ enum ddemux_verdict ddemux_reg_claim(struct ddemux_registry *reg,
 	e->set = *set;
 	e->pid = pid;
 	e->pending = pending;
-	if (old && port_key(&old->set) == key) {
+	if (old && port_key(old->set.proto, old->set.lport) == key) {
 		/* same port: swap in place, RCU readers see old or new */
 		if (rhashtable_replace_fast(&reg->owners, &old->node, &e->node,
 					    owner_params))
@@ -544,8 +549,7 @@ bool ddemux_reg_get(struct ddemux_registry *reg, const void *owner,
 		return e;
 	}
 	rcu_read_lock();
-	e = READ_ONCE(reg->dead) ? NULL :
-		owner_find(reg, owner);
+	e = owner_find(reg, owner);
 	if (e)
 		*set = e->set;
 	rcu_read_unlock();
@@ -568,14 +572,12 @@ bool ddemux_reg_find_other(struct ddemux_registry *reg,
 			   const struct ddemux_domain *dom, u8 domain_mask,
 			   struct ddemux_aset *found)
 {
-	u32 key = (u32)pa->proto << 16 | pa->lport;
 	struct ddemux_port *port;
 	struct ddemux_entry *e;
 	bool hit = false;
 
 	rcu_read_lock();
-	port = READ_ONCE(reg->dead) ? NULL :
-		port_find(reg, key);
+	port = port_find(reg, port_key(pa->proto, pa->lport));
 	if (port && !port_all_in(port, dom, domain_mask)) {
 		hlist_for_each_entry_rcu(e, &port->entries, pnode) {
 			if (ddemux_contains(&e->set, pa) &&
@@ -603,12 +605,10 @@ bool ddemux_reg_find_other(struct ddemux_registry *reg,
  */
 bool ddemux_reg_port_used(struct ddemux_registry *reg, u8 proto, u16 port)
 {
-	u32 key = (u32)proto << 16 | port;
 	bool used;
 
 	rcu_read_lock();
-	used = !READ_ONCE(reg->dead) &&
-	       port_find(reg, key);
+	used = port_find(reg, port_key(proto, port));
 	rcu_read_unlock();
 	return used;
 }
