@@ -44,7 +44,8 @@
 #include <net/sock.h>
 #include <net/inet_sock.h>
 
-#include "ddemux_kern.h"
+#include "ddemux_core.h"
+#include "ddemux_egress.h"
 
 /* After conntrack, before mangle and NAT: the tuple the socket chose. */
 #define DDEMUX_NF_PRIORITY	(NF_IP_PRI_CONNTRACK + 10)

@@ -28,7 +28,6 @@
 #include <linux/srcu.h>
 #include <linux/slab.h>
 #include <linux/mm.h>
-#include <linux/cgroup.h>
 #include <net/sock.h>
 #include <net/inet_sock.h>
 #include <net/inet_hashtables.h>
@@ -40,7 +39,8 @@
 #include <net/ping.h>
 #include <net/tcp_states.h>
 
-#include "ddemux_kern.h"
+#include "ddemux_core.h"
+#include "ddemux_hooks.h"
 
 /*
  * Static: the module loader sets it up and tears it down, around
@@ -53,101 +53,6 @@ DEFINE_STATIC_SRCU(ddemux_srcu);
  * given back before the bind fails.
  */
 #define DDEMUX_AUTOBIND_TRIES	8
-
-/* ---- sockets to address sets ----------------------------------------- */
-
-/* The protocol ddemux guards for this socket, or -1. */
-int ddemux_sk_proto(const struct sock *sk)
-{
-	if (sk->sk_family != AF_INET && sk->sk_family != AF_INET6)
-		return -1;
-	switch (sk->sk_protocol) {
-	case IPPROTO_TCP:
-		return sk->sk_type == SOCK_STREAM ? DDEMUX_TCP : -1;
-	case IPPROTO_UDP:
-		return sk->sk_type == SOCK_DGRAM ? DDEMUX_UDP : -1;
-	case IPPROTO_UDPLITE:
-		return sk->sk_type == SOCK_DGRAM ? DDEMUX_UDPLITE : -1;
-	case IPPROTO_ICMP:
-	case IPPROTO_ICMPV6:
-		return sk->sk_type == SOCK_DGRAM ? DDEMUX_PING : -1;
-	}
-	return -1;
-}
-
-/*
- * The owner's uid as the kernel's own reuseport checks see it
- * (sock_i_uid(): the socket inode's owner), falling back to sk_uid for a
- * socket with no inode yet (a TCP child before accept()), which then
- * carries its listener's.
- */
-static kuid_t sk_owner_uid(struct sock *sk)
-{
-	kuid_t uid;
-
-	read_lock_bh(&sk->sk_callback_lock);
-	uid = sk->sk_socket ? SOCK_INODE(sk->sk_socket)->i_uid : sk->sk_uid;
-	read_unlock_bh(&sk->sk_callback_lock);
-	return uid;
-}
-
-/* The cgroup v2 group the socket was created in. */
-static u64 sk_cgroup_id(struct sock *sk)
-{
-	return cgroup_id(sock_cgroup_ptr(&sk->sk_cgrp_data));
-}
-
-/* The domain a socket belongs to. */
-void ddemux_sk_domain(struct sock *sk, struct ddemux_domain *dom)
-{
-	dom->uid = sk_owner_uid(sk);
-	dom->cgid = sk_cgroup_id(sk);
-}
-
-/**
- * ddemux_sk_aset - the address set a socket has, read from its fields
- * @sk: the socket
- * @proto: its &enum ddemux_proto
- * @lport: its port (inet_num, or the one it is about to get)
- * @s: out
- * @with_domain: also fill in the owner domain (takes sk_callback_lock)
- */
-void ddemux_sk_aset(struct sock *sk, int proto, u16 lport,
-		    struct ddemux_aset *s, bool with_domain)
-{
-	int state = READ_ONCE(sk->sk_state);
-	bool connected;
-
-	memset(s, 0, sizeof(*s));
-	s->proto = proto;
-	s->lport = lport;
-	s->dev = READ_ONCE(sk->sk_bound_dev_if);
-	ddemux_aset_set_local(s, sk->sk_family, sk->sk_rcv_saddr,
-			      &sk->sk_v6_rcv_saddr, ipv6_only_sock(sk));
-
-	if (proto == DDEMUX_TCP)
-		connected = state != TCP_CLOSE && state != TCP_LISTEN;
-	else
-		connected = state == TCP_ESTABLISHED;
-	if (connected) {
-		ddemux_aset_set_remote(s, sk->sk_family, sk->sk_daddr,
-				       &sk->sk_v6_daddr,
-				       ntohs(inet_sk(sk)->inet_dport));
-		s->state = DDEMUX_CONNECTED;
-	} else if (proto == DDEMUX_TCP && state == TCP_LISTEN) {
-		s->state = DDEMUX_LISTEN;
-	}
-
-	if (sk->sk_reuse)
-		s->flags |= DDEMUX_REUSEADDR;
-	if (sk->sk_reuseport)
-		s->flags |= DDEMUX_REUSEPORT;
-	if (sk->sk_kern_sock)
-		s->flags |= DDEMUX_KERNEL;
-	if (with_domain)
-		ddemux_sk_domain(sk, &s->dom);
-	ddemux_aset_normalise(s);
-}
 
 /* ---- the wrappers --------------------------------------------------- */
 
@@ -692,14 +597,6 @@ void ddemux_hooks_exit(void)
 void ddemux_hooks_sync(void)
 {
 	synchronize_srcu(&ddemux_srcu);
-}
-
-const char *ddemux_hook_status(unsigned int i, bool *live)
-{
-	if (i >= ARRAY_SIZE(hooks))
-		return NULL;
-	*live = hooks[i].live;
-	return hooks[i].name;
 }
 
 /* ---- sockets that exist at load ------------------------------------ */

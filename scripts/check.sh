@@ -4,7 +4,8 @@
 # make check: everything CI runs, in order, ending with "N passed, N failed".
 #
 #   1. builds: ddemux.ko against Debian's 6.1 and 6.12 headers with W=1
-#      (any warning fails), sparse over the 6.1 build, checkpatch --strict,
+#      (any warning fails), sparse over the 6.1 build, the one-way layers
+#      of its object files (scripts/layers.py), checkpatch --strict,
 #      docutils over Documentation/
 #   2. libFuzzer over the pure code, 30 s a target (scripts/fuzz.sh), and
 #      KUnit under UML (scripts/kunit.sh): every test case counts
@@ -126,6 +127,7 @@ nice -n 19 scripts/debug-kernel.sh >"$DDEMUX_CACHE/logs/debug-kernel-bg.log" 2>&
 step build-6.1 build_against 6.1
 step build-6.12 build_against 6.12
 step sparse-6.1 build_against 6.1 C=2 CF="-D__CHECK_ENDIAN__"
+step layers python3 scripts/layers.py "$DDEMUX_CACHE/build/6.1"
 step checkpatch scripts/style.sh
 step docs scripts/check-docs.py
 

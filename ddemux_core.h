@@ -1,11 +1,24 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * ddemux - what the kernel glue (main, hooks) shares
+ * ddemux - the enforcement core: per-namespace state, judgment, reports
  *
- * Not used by the pure core or the KUnit suites.
+ * The module's layers, from the top; each file calls only the ones below
+ * it, and nothing below calls up (scripts/layers.py checks it on the
+ * object files):
+ *
+ *   ddemux_main.c     module life: parameters, init and exit, their order
+ *   ddemux_iface.c    the interface: net.ddemux.* sysctls, /proc/net/ddemux
+ *   ddemux_hooks.c    adapter: the socket paths, through ftrace redirects
+ *   ddemux_egress.c   adapter: rule 3, through netfilter hooks
+ *   ddemux_core.c     the enforcement core: this header
+ *   ddemux_table.c    the registry of one namespace (ddemux.h)
+ *   ddemux_policy.c   pure decisions (ddemux.h)
+ *
+ * The two adapters do not call each other; the interface may switch the
+ * egress hooks.  Not used by the pure code or the KUnit suites.
  */
-#ifndef _DDEMUX_KERN_H
-#define _DDEMUX_KERN_H
+#ifndef _DDEMUX_CORE_H
+#define _DDEMUX_CORE_H
 
 #define DDEMUX_KERNEL_GLUE
 #include "ddemux_compat.h"
@@ -108,17 +121,22 @@ void ddemux_report_egress(struct net *net, enum ddemux_verdict v,
 			  const char *via, const struct ddemux_domain *dom,
 			  const struct ddemux_pkt *pkt,
 			  const struct ddemux_aset *holder);
+const char *ddemux_flags_text(u8 flags);
 
-int ddemux_egress_init(void);
-void ddemux_egress_exit(void);
-int ddemux_egress_init_net(struct net *net, struct ddemux_net *dn);
-void ddemux_egress_update(struct net *net, struct ddemux_net *dn);
-void ddemux_egress_exit_net(struct net *net, struct ddemux_net *dn);
+/* The initial namespace's settings, from the module parameters. */
+struct ddemux_defaults {
+	int mode;
+	int domain;
+	int egress;
+	unsigned int max_entries;
+};
 
-int ddemux_hooks_init(void);
-void ddemux_hooks_exit(void);
-void ddemux_hooks_sync(void);
-void ddemux_enumerate(struct net *net, struct ddemux_net *dn);
-const char *ddemux_hook_status(unsigned int i, bool *live);
+void ddemux_core_init(const struct ddemux_defaults *d);
+int ddemux_core_init_net(struct net *net, struct ddemux_net *dn);
+void ddemux_core_publish(struct ddemux_net *dn);
+void ddemux_core_unpublish(struct ddemux_net *dn);
+void ddemux_core_exit_net(struct ddemux_net *dn);
 
-#endif /* _DDEMUX_KERN_H */
+extern unsigned int ddemux_net_id;
+
+#endif /* _DDEMUX_CORE_H */

@@ -1,0 +1,536 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * ddemux - the enforcement core
+ *
+ * What both adapters (ddemux_hooks.c, ddemux_egress.c) and the interface
+ * (ddemux_iface.c) stand on: the state of each network namespace and its
+ * lookup, the address set a socket holds, the judgment of a claim against
+ * the registry, the counters, and the log line and audit record of every
+ * decision.  It calls only the registry and the policy (ddemux.h).
+ */
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/audit.h>
+#include <linux/ratelimit.h>
+#include <linux/ctype.h>
+#include <linux/cgroup.h>
+#include <net/net_namespace.h>
+#include <net/netns/generic.h>
+#include <net/sock.h>
+#include <net/inet_sock.h>
+#include <net/ipv6.h>
+#include <net/tcp_states.h>
+
+#include "ddemux_core.h"
+
+unsigned int ddemux_net_id __read_mostly;
+struct ddemux_global_stats ddemux_gstats;
+static struct ddemux_defaults defaults;
+
+/* Reports: ten lines a second, bursts of fifty; the rest are counted. */
+static DEFINE_RATELIMIT_STATE(ddemux_report_rs, HZ / 10, 50);
+
+/* ---- per-namespace state --------------------------------------------- */
+
+/**
+ * ddemux_net - ddemux's state of a namespace, if it is live
+ * @net: the namespace
+ *
+ * NULL while the namespace is being set up or torn down: a dying
+ * namespace's kernel sockets are destroyed after ddemux's per-namespace
+ * exit, and those events have nothing left to update.
+ */
+struct ddemux_net *ddemux_net(const struct net *net)
+{
+	struct ddemux_net *dn;
+
+	if (!check_net(net))
+		return NULL;
+	dn = net_generic(net, ddemux_net_id);
+	/* pairs with the release in ddemux_core_publish() */
+	if (!dn || !smp_load_acquire(&dn->ready))
+		return NULL;
+	return dn;
+}
+
+/* The namespace's state whatever its life stage; NULL before init. */
+struct ddemux_net *ddemux_net_state(const struct net *net)
+{
+	return net_generic(net, ddemux_net_id);
+}
+
+/* A snapshot of the knobs; the caller holds rcu_read_lock(). */
+void ddemux_policy_of(struct ddemux_net *dn, struct ddemux_policy *pol)
+{
+	pol->mode = READ_ONCE(dn->mode);
+	pol->domain = READ_ONCE(dn->domain);
+	pol->shares = rcu_dereference(dn->shares);
+}
+
+/* ---- sockets to address sets ----------------------------------------- */
+
+/* The protocol ddemux guards for this socket, or -1. */
+int ddemux_sk_proto(const struct sock *sk)
+{
+	if (sk->sk_family != AF_INET && sk->sk_family != AF_INET6)
+		return -1;
+	switch (sk->sk_protocol) {
+	case IPPROTO_TCP:
+		return sk->sk_type == SOCK_STREAM ? DDEMUX_TCP : -1;
+	case IPPROTO_UDP:
+		return sk->sk_type == SOCK_DGRAM ? DDEMUX_UDP : -1;
+	case IPPROTO_UDPLITE:
+		return sk->sk_type == SOCK_DGRAM ? DDEMUX_UDPLITE : -1;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		return sk->sk_type == SOCK_DGRAM ? DDEMUX_PING : -1;
+	}
+	return -1;
+}
+
+/*
+ * The owner's uid as the kernel's own reuseport checks see it
+ * (sock_i_uid(): the socket inode's owner), falling back to sk_uid for a
+ * socket with no inode yet (a TCP child before accept()), which then
+ * carries its listener's.
+ */
+static kuid_t sk_owner_uid(struct sock *sk)
+{
+	kuid_t uid;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	uid = sk->sk_socket ? SOCK_INODE(sk->sk_socket)->i_uid : sk->sk_uid;
+	read_unlock_bh(&sk->sk_callback_lock);
+	return uid;
+}
+
+/* The cgroup v2 group the socket was created in. */
+static u64 sk_cgroup_id(struct sock *sk)
+{
+	return cgroup_id(sock_cgroup_ptr(&sk->sk_cgrp_data));
+}
+
+/* The domain a socket belongs to. */
+void ddemux_sk_domain(struct sock *sk, struct ddemux_domain *dom)
+{
+	dom->uid = sk_owner_uid(sk);
+	dom->cgid = sk_cgroup_id(sk);
+}
+
+/**
+ * ddemux_sk_aset - the address set a socket has, read from its fields
+ * @sk: the socket
+ * @proto: its &enum ddemux_proto
+ * @lport: its port (inet_num, or the one it is about to get)
+ * @s: out
+ * @with_domain: also fill in the owner domain (takes sk_callback_lock)
+ */
+void ddemux_sk_aset(struct sock *sk, int proto, u16 lport,
+		    struct ddemux_aset *s, bool with_domain)
+{
+	int state = READ_ONCE(sk->sk_state);
+	bool connected;
+
+	memset(s, 0, sizeof(*s));
+	s->proto = proto;
+	s->lport = lport;
+	s->dev = READ_ONCE(sk->sk_bound_dev_if);
+	ddemux_aset_set_local(s, sk->sk_family, sk->sk_rcv_saddr,
+			      &sk->sk_v6_rcv_saddr, ipv6_only_sock(sk));
+
+	if (proto == DDEMUX_TCP)
+		connected = state != TCP_CLOSE && state != TCP_LISTEN;
+	else
+		connected = state == TCP_ESTABLISHED;
+	if (connected) {
+		ddemux_aset_set_remote(s, sk->sk_family, sk->sk_daddr,
+				       &sk->sk_v6_daddr,
+				       ntohs(inet_sk(sk)->inet_dport));
+		s->state = DDEMUX_CONNECTED;
+	} else if (proto == DDEMUX_TCP && state == TCP_LISTEN) {
+		s->state = DDEMUX_LISTEN;
+	}
+
+	if (sk->sk_reuse)
+		s->flags |= DDEMUX_REUSEADDR;
+	if (sk->sk_reuseport)
+		s->flags |= DDEMUX_REUSEPORT;
+	if (sk->sk_kern_sock)
+		s->flags |= DDEMUX_KERNEL;
+	if (with_domain)
+		ddemux_sk_domain(sk, &s->dom);
+	ddemux_aset_normalise(s);
+}
+
+/* ---- reports --------------------------------------------------------- */
+
+static u32 current_pid(void)
+{
+	return in_task() ? task_tgid_nr(current) : 0;
+}
+
+/*
+ * A task name as a single printable token: no blanks, no control bytes.
+ *
+ * Not get_task_comm(): it takes task_lock(), which is not softirq-safe,
+ * and reports are made with socket spinlocks held that softirqs take
+ * (closing a listener sends its pending children's RSTs through the
+ * egress hook under slock-AF_INET; lockdep caught the inversion).
+ * current->comm is always NUL-terminated, as the kernel's own printks of
+ * it rely on; a concurrent prctl(PR_SET_NAME) can at worst mix two names.
+ */
+static void safe_comm(char (*out)[TASK_COMM_LEN])
+{
+	int i;
+
+	if (!in_task()) {
+		strscpy(*out, "-", sizeof(*out));
+		return;
+	}
+	memcpy(*out, current->comm, sizeof(*out));
+	(*out)[sizeof(*out) - 1] = '\0';
+	for (i = 0; (*out)[i]; i++)
+		if (!isgraph((*out)[i]) || (*out)[i] == '"')
+			(*out)[i] = '?';
+}
+
+/*
+ * The start of every report: false when the rate limit suppresses it
+ * (counted in log_suppressed); else @comm holds the task's name.
+ */
+static bool report_begin(struct net *net, char (*comm)[TASK_COMM_LEN])
+{
+	struct ddemux_net *dn = ddemux_net(net);
+
+	if (!__ratelimit(&ddemux_report_rs)) {
+		if (dn)
+			ddemux_count(dn, DDEMUX_ST_LOG_SUPPRESSED);
+		return false;
+	}
+	safe_comm(comm);
+	return true;
+}
+
+/*
+ * A report's audit record: NULL when auditing is off or no buffer could
+ * be had.  In softirq, current's audit context is an unrelated task's.
+ */
+static struct audit_buffer *report_audit_start(void)
+{
+	if (audit_enabled == AUDIT_OFF)
+		return NULL;
+	return audit_log_start(in_task() ? audit_context() : NULL, GFP_ATOMIC,
+			       AUDIT_KERNEL_OTHER);
+}
+
+/*
+ * ... and its end, with the acting task's fields.  audit_log_task_info()
+ * (pid, uids, comm, exe, tty) takes task_lock() and sighand's lock and
+ * walks the exe path: only with softirqs and interrupts enabled, where
+ * no lock a softirq takes can be held.  Elsewhere (an egress check under
+ * a socket spinlock, say) the task is named by pid and @comm alone.
+ */
+static void report_audit_end(struct audit_buffer *ab, const char *comm)
+{
+	if (in_task() && !in_softirq() && !irqs_disabled()) {
+		audit_log_task_info(ab);
+	} else if (in_task()) {
+		/* safe_comm() left no blank, quote or control byte */
+		audit_log_format(ab, " pid=%u comm=\"%s\"", current_pid(), comm);
+	}
+	audit_log_end(ab);
+}
+
+const char *ddemux_flags_text(u8 flags)
+{
+	static const char *const text[] = {
+		"-", "reuseaddr", "reuseport", "reuseaddr,reuseport",
+	};
+
+	return text[flags & DDEMUX_OPTIN];
+}
+
+/**
+ * ddemux_report - the log line (and audit record) of one decision
+ * @net: the namespace
+ * @op: what was attempted ("bind", "autobind", "disconnect", ...)
+ * @v: the verdict; DDEMUX_ALLOW reports an overlap that could not be
+ *	refused (see the callers)
+ * @set: the claimed address set
+ * @c: the holder it collided with
+ *
+ * One line, rate-limited, naming both sides and the deciding rule:
+ *
+ *   ddemux: deny bind netns=4026531840 reason=cross-domain pid=812
+ *   comm=nc uid=1001 cgroup=57 set="udp 0.0.0.0:5353 *:*" opt=reuseaddr
+ *   holder_uid=1000 holder_cgroup=57 holder_pid=790
+ *   holder_set="udp 0.0.0.0:5353 *:*" holder_opt=reuseaddr
+ *
+ * The same fields, with the task's (audit_log_task_info), go to the
+ * audit log as type AUDIT_KERNEL_OTHER when auditing is on.  Any
+ * context.
+ */
+void ddemux_report(struct net *net, const char *op, enum ddemux_verdict v,
+		   const struct ddemux_aset *set,
+		   const struct ddemux_conflict *c)
+{
+	static const char *const what[] = {
+		[DDEMUX_ALLOW] = "overlap", [DDEMUX_AUDIT] = "audit",
+		[DDEMUX_DENY] = "deny",
+	};
+	char comm[TASK_COMM_LEN], mine[128], theirs[128];
+	struct audit_buffer *ab;
+
+	if (!report_begin(net, &comm))
+		return;
+	ddemux_aset_format(set, mine, sizeof(mine));
+	ddemux_aset_format(&c->holder, theirs, sizeof(theirs));
+
+	pr_notice("%s %s netns=%u reason=%s pid=%u comm=%s uid=%u cgroup=%llu set=\"%s\" opt=%s holder_uid=%u holder_cgroup=%llu holder_pid=%u holder_set=\"%s\" holder_opt=%s%s\n",
+		  what[v], op, net->ns.inum, ddemux_reason_name(c->reason),
+		  current_pid(), comm,
+		  from_kuid_munged(&init_user_ns, set->dom.uid), set->dom.cgid,
+		  mine, ddemux_flags_text(set->flags),
+		  from_kuid_munged(&init_user_ns, c->holder.dom.uid),
+		  c->holder.dom.cgid, c->holder_pid, theirs,
+		  ddemux_flags_text(c->holder.flags),
+		  c->holder_pending ? " holder_pending=1" : "");
+
+	ab = report_audit_start();
+	if (!ab)
+		return;
+	audit_log_format(ab, "op=ddemux_%s verdict=%s netns=%u reason=%s",
+			 op, what[v], net->ns.inum,
+			 ddemux_reason_name(c->reason));
+	audit_log_format(ab, " sock_uid=%u sock_cgroup=%llu set=\"%s\"",
+			 from_kuid_munged(&init_user_ns, set->dom.uid),
+			 set->dom.cgid, mine);
+	audit_log_format(ab, " holder_uid=%u holder_cgroup=%llu holder_pid=%u holder_set=\"%s\"",
+			 from_kuid_munged(&init_user_ns, c->holder.dom.uid),
+			 c->holder.dom.cgid, c->holder_pid, theirs);
+	report_audit_end(ab, comm);
+}
+
+/**
+ * ddemux_report_egress - the log line (and audit record) of a rule-3 drop
+ * @net: the namespace
+ * @v: DDEMUX_DENY (dropped) or DDEMUX_AUDIT (sent, audit mode)
+ * @via: the sending socket's kind: udp, tcp, ping, raw or packet
+ * @dom: the sender's domain
+ * @pkt: the packet
+ * @holder: the set, of another domain, that its reply would reach
+ *
+ *   ddemux: deny egress netns=4026531840 via=raw pid=812 comm=forge
+ *   uid=1001 cgroup=57 pkt="udp 10.0.0.1:5353 > 10.0.0.2:53"
+ *   holder_uid=1000 holder_cgroup=57 holder_set="udp 0.0.0.0:5353 *:*"
+ *
+ * pid and comm are those of the task sending, when a task sends (not for
+ * a TCP retransmission from a timer, say); "-" otherwise.  Any context.
+ */
+void ddemux_report_egress(struct net *net, enum ddemux_verdict v,
+			  const char *via, const struct ddemux_domain *dom,
+			  const struct ddemux_pkt *pkt,
+			  const struct ddemux_aset *holder)
+{
+	char comm[TASK_COMM_LEN], theirs[128], what[112];
+	struct audit_buffer *ab;
+
+	if (!report_begin(net, &comm))
+		return;
+	ddemux_aset_format(holder, theirs, sizeof(theirs));
+	if (pkt->fam == DDEMUX_FAM_V4)
+		scnprintf(what, sizeof(what), "%s %pI4:%u > %pI4:%u",
+			  ddemux_proto_name(pkt->proto),
+			  &pkt->saddr.s6_addr32[3], pkt->sport,
+			  &pkt->daddr.s6_addr32[3], pkt->dport);
+	else
+		scnprintf(what, sizeof(what), "%s [%pI6c]:%u > [%pI6c]:%u",
+			  ddemux_proto_name(pkt->proto), &pkt->saddr,
+			  pkt->sport, &pkt->daddr, pkt->dport);
+
+	pr_notice("%s egress netns=%u via=%s pid=%u comm=%s uid=%u cgroup=%llu pkt=\"%s\" holder_uid=%u holder_cgroup=%llu holder_set=\"%s\"\n",
+		  v == DDEMUX_DENY ? "deny" : "audit", net->ns.inum, via,
+		  current_pid(), comm, from_kuid_munged(&init_user_ns, dom->uid),
+		  dom->cgid, what,
+		  from_kuid_munged(&init_user_ns, holder->dom.uid),
+		  holder->dom.cgid, theirs);
+
+	ab = report_audit_start();
+	if (!ab)
+		return;
+	audit_log_format(ab, "op=ddemux_egress verdict=%s netns=%u via=%s",
+			 v == DDEMUX_DENY ? "deny" : "audit", net->ns.inum, via);
+	audit_log_format(ab, " sock_uid=%u sock_cgroup=%llu pkt=\"%s\"",
+			 from_kuid_munged(&init_user_ns, dom->uid), dom->cgid,
+			 what);
+	audit_log_format(ab, " holder_uid=%u holder_cgroup=%llu holder_set=\"%s\"",
+			 from_kuid_munged(&init_user_ns, holder->dom.uid),
+			 holder->dom.cgid, theirs);
+	report_audit_end(ab, comm);
+}
+
+/* ---- judgment -------------------------------------------------------- */
+
+/**
+ * ddemux_judge - decide a port claim, record it, count and report
+ * @dn: the namespace's state
+ * @net: the namespace
+ * @owner: the socket
+ * @set: its address set
+ * @flags: DDEMUX_CLAIM_*
+ * @op: what the socket is doing, for the report
+ *
+ * Returns the verdict; on DENY nothing was recorded.
+ */
+enum ddemux_verdict ddemux_judge(struct ddemux_net *dn, struct net *net,
+				 const void *owner,
+				 const struct ddemux_aset *set,
+				 unsigned int flags, const char *op)
+{
+	struct ddemux_policy pol;
+	struct ddemux_conflict c;
+	enum ddemux_verdict v;
+
+	rcu_read_lock();
+	ddemux_policy_of(dn, &pol);
+	v = ddemux_reg_claim(&dn->reg, owner, set, current_pid(), flags, &pol,
+			     &c);
+	rcu_read_unlock();
+
+	ddemux_count(dn, DDEMUX_ST_BINDS_CHECKED);
+	if (v == DDEMUX_DENY) {
+		ddemux_count(dn, DDEMUX_ST_BINDS_VETOED);
+		ddemux_report(net, op, v, set, &c);
+	} else if (v == DDEMUX_AUDIT) {
+		ddemux_count(dn, DDEMUX_ST_BINDS_AUDITED);
+		ddemux_report(net, op, v, set, &c);
+	} else if (c.reason == DDEMUX_R_SHARED) {
+		ddemux_count(dn, DDEMUX_ST_BINDS_SHARED);
+	}
+	return v;
+}
+
+/**
+ * ddemux_learn - record a change the kernel has already made
+ * @dn: the namespace's state
+ * @net: the namespace
+ * @owner: the socket
+ * @set: its new address set
+ * @op: the change, for the report
+ *
+ * For changes that cannot be refused (connect, disconnect, device
+ * binding, accepted children, sockets found at load): the set is
+ * recorded whatever the verdict.  If it overlaps another domain's set
+ * under enforce or audit mode, that is counted and reported.
+ */
+void ddemux_learn(struct ddemux_net *dn, struct net *net, const void *owner,
+		  const struct ddemux_aset *set, const char *op)
+{
+	struct ddemux_policy pol;
+	struct ddemux_conflict c;
+	enum ddemux_verdict v;
+
+	rcu_read_lock();
+	ddemux_policy_of(dn, &pol);
+	v = ddemux_reg_claim(&dn->reg, owner, set, current_pid(),
+			     DDEMUX_CLAIM_FORCE, &pol, &c);
+	rcu_read_unlock();
+	if (v != DDEMUX_ALLOW) {
+		ddemux_count(dn, DDEMUX_ST_OVERLAPS_OBSERVED);
+		ddemux_report(net, op, DDEMUX_ALLOW, set, &c);
+	}
+}
+
+/* ---- per-namespace life --------------------------------------------- */
+
+/* The module parameters, before any namespace is set up. */
+void ddemux_core_init(const struct ddemux_defaults *d)
+{
+	defaults = *d;
+}
+
+/*
+ * A new namespace starts with the initial namespace's settings and share
+ * rules, so a container is as protected as its host until the host's
+ * administrator says otherwise.
+ */
+static int ddemux_inherit(struct net *net, struct ddemux_net *dn)
+{
+	struct ddemux_net *init = net_generic(&init_net, ddemux_net_id);
+	const struct ddemux_shares *src;
+	struct ddemux_shares *copy = NULL;
+
+	if (net_eq(net, &init_net)) {
+		dn->mode = defaults.mode;
+		dn->domain = defaults.domain;
+		dn->egress = defaults.egress;
+		return 0;
+	}
+	dn->mode = READ_ONCE(init->mode);
+	dn->domain = READ_ONCE(init->domain);
+	dn->egress = READ_ONCE(init->egress);
+	mutex_lock(&init->shares_lock);
+	src = rcu_dereference_protected(init->shares,
+					lockdep_is_held(&init->shares_lock));
+	if (src)
+		copy = kmemdup(src, sizeof(*src), GFP_KERNEL);
+	mutex_unlock(&init->shares_lock);
+	if (src && !copy)
+		return -ENOMEM;
+	RCU_INIT_POINTER(dn->shares, copy);
+	return 0;
+}
+
+/**
+ * ddemux_core_init_net - a namespace's settings, counters and registry
+ * @net: the namespace
+ * @dn: its state, not yet published
+ */
+int ddemux_core_init_net(struct net *net, struct ddemux_net *dn)
+{
+	int err;
+
+	dn->net = net;
+	mutex_init(&dn->shares_lock);
+	err = ddemux_inherit(net, dn);
+	if (err)
+		return err;
+	dn->stats = alloc_percpu(struct ddemux_stats);
+	if (!dn->stats) {
+		err = -ENOMEM;
+		goto err_shares;
+	}
+	err = ddemux_reg_init(&dn->reg, defaults.max_entries);
+	if (err)
+		goto err_stats;
+	return 0;
+
+err_stats:
+	free_percpu(dn->stats);
+err_shares:
+	kfree(rcu_dereference_protected(dn->shares, true));
+	return err;
+}
+
+/* Everything set up so far is visible to whoever sees @dn->ready. */
+void ddemux_core_publish(struct ddemux_net *dn)
+{
+	/* pairs with the acquire in ddemux_net() */
+	smp_store_release(&dn->ready, true);
+}
+
+/*
+ * ddemux_net() finds nothing any more; the caller then waits until no
+ * hook still holds @dn (ddemux_hooks_sync()).
+ */
+void ddemux_core_unpublish(struct ddemux_net *dn)
+{
+	WRITE_ONCE(dn->ready, false);
+}
+
+void ddemux_core_exit_net(struct ddemux_net *dn)
+{
+	ddemux_reg_destroy(&dn->reg);	/* waits for lock-free readers */
+	free_percpu(dn->stats);
+	kfree(rcu_dereference_protected(dn->shares, true));
+}
