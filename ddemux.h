@@ -44,6 +44,8 @@ enum ddemux_state {
 #define DDEMUX_REUSEPORT	BIT(1)	/* SO_REUSEPORT */
 #define DDEMUX_KERNEL		BIT(2)	/* kernel socket (informational) */
 #define DDEMUX_CHILD		BIT(3)	/* accept()ed TCP child */
+#define DDEMUX_L3ANY		BIT(4)	/* unbound, receives VRF traffic too */
+#define DDEMUX_GROUP		BIT(5)	/* a multicast or broadcast address */
 #define DDEMUX_OPTIN		(DDEMUX_REUSEADDR | DDEMUX_REUSEPORT)
 
 /* Owner domain of a socket: the sysctl "domain" selects what counts. */
@@ -69,6 +71,8 @@ struct ddemux_domain {
  * @raddr: remote address; all-zero means any remote.
  * @dom: owner domain.
  * @dev: bound device ifindex, 0 for any.
+ * @mdev: when @dev is an L3 master device (a VRF) or enslaved to one,
+ *	the master's ifindex (l3mdev_master_ifindex()); else 0.
  * @lport: local port, or the echo ident for %DDEMUX_PING (host order).
  * @rport: remote port, 0 for any (host order); always 0 for ping.
  * @proto: &enum ddemux_proto.
@@ -79,13 +83,19 @@ struct ddemux_domain {
  *
  * A packet address (proto, family, local addr:port, remote addr:port,
  * ingress device) is in the set when every field matches or the set has
- * a wildcard there.
+ * a wildcard there.  The ingress device is the pair the kernel matches
+ * sockets on (inet_bound_dev_eq()): (device, 0) for a packet that arrived
+ * on an ordinary device; (VRF, slave) for one that arrived on a VRF's
+ * slave, and (VRF, VRF) for one looped back inside the VRF.  A bound set
+ * receives the pairs that name its device; an unbound one the pairs
+ * (device, 0), and the others only with %DDEMUX_L3ANY.
  */
 struct ddemux_aset {
 	struct in6_addr laddr;
 	struct in6_addr raddr;
 	struct ddemux_domain dom;
 	int dev;
+	int mdev;
 	u16 lport;
 	u16 rport;
 	u8 proto;
@@ -100,7 +110,9 @@ struct ddemux_aset {
  * @raddr: source address of the packet (v4 stored mapped)
  * @lport: destination port, or echo ident
  * @rport: source port (0 for echo)
- * @dev: ingress device, 0 if unknown
+ * @dev: ingress device as the kernel's dif (the VRF for a packet that
+ *	arrived on a VRF's slave), 0 if unknown: then any device matches
+ * @sdif: the slave it arrived on (the kernel's sdif), else 0
  * @proto: &enum ddemux_proto
  * @fam: %DDEMUX_FAM_V4 or %DDEMUX_FAM_V6 (exactly one)
  */
@@ -108,6 +120,7 @@ struct ddemux_paddr {
 	struct in6_addr laddr;
 	struct in6_addr raddr;
 	int dev;
+	int sdif;
 	u16 lport;
 	u16 rport;
 	u8 proto;
@@ -152,6 +165,7 @@ enum ddemux_reason {
 	DDEMUX_R_SHARED,	/* share rule and every socket opted in */
 	DDEMUX_R_CROSS_DOMAIN,	/* overlap with another domain, no share rule */
 	DDEMUX_R_NOT_OPTED_IN,	/* share rule, but a socket did not opt in */
+	DDEMUX_R_GROUP,		/* a group address: every member receives */
 	DDEMUX_R_NREASONS,
 };
 
@@ -200,6 +214,8 @@ struct ddemux_policy {
 
 bool ddemux_overlap(const struct ddemux_aset *a, const struct ddemux_aset *b);
 bool ddemux_aset_equal(const struct ddemux_aset *a, const struct ddemux_aset *b);
+bool ddemux_aset_within(const struct ddemux_aset *a,
+			const struct ddemux_aset *b);
 bool ddemux_same_domain(const struct ddemux_domain *a,
 			const struct ddemux_domain *b, u8 domain_mask);
 enum ddemux_verdict ddemux_decide(const struct ddemux_policy *pol,
@@ -282,6 +298,24 @@ struct ddemux_registry {
 /* Flags for ddemux_reg_claim(). */
 #define DDEMUX_CLAIM_PENDING	BIT(0)	/* reserve, the kernel has not hashed yet */
 #define DDEMUX_CLAIM_FORCE	BIT(1)	/* record even if the verdict is DENY */
+#define DDEMUX_CLAIM_IF_ABSENT	BIT(2)	/* only for an owner without entry */
+
+/*
+ * A socket that already holds a set and is about to change it reserves
+ * the new one under a key of its own, the owner with the low bit set
+ * (struct sock is never byte-aligned), so that both sets are held until
+ * the change is done.  A claim never conflicts with its own socket's
+ * entries under either key.
+ */
+static inline const void *ddemux_resv_key(const void *owner)
+{
+	return (const void *)((unsigned long)owner | 1UL);
+}
+
+static inline const void *ddemux_key_owner(const void *key)
+{
+	return (const void *)((unsigned long)key & ~1UL);
+}
 
 /**
  * struct ddemux_conflict - what a claim collided with (for the log)
@@ -289,7 +323,9 @@ struct ddemux_registry {
  * @holder_pid: tgid recorded when the holder claimed its set
  * @holder_pending: the holder's claim is still pending
  * @reason: the reason of the verdict
- * @unrecorded: the claim was allowed but not recorded (full or no memory)
+ * @unrecorded: the set was allowed but could not be recorded: the
+ *	registry is full or memory ran out (ddemux_judge() refuses it then)
+ * @present: %DDEMUX_CLAIM_IF_ABSENT found an entry: nothing was done
  */
 struct ddemux_conflict {
 	struct ddemux_aset holder;
@@ -297,6 +333,7 @@ struct ddemux_conflict {
 	bool holder_pending;
 	enum ddemux_reason reason;
 	bool unrecorded;
+	bool present;
 };
 
 /* One row of a registry snapshot. */
@@ -316,6 +353,8 @@ enum ddemux_verdict ddemux_reg_claim(struct ddemux_registry *reg,
 				     struct ddemux_conflict *c);
 bool ddemux_reg_commit(struct ddemux_registry *reg, const void *owner);
 bool ddemux_reg_release(struct ddemux_registry *reg, const void *owner);
+bool ddemux_reg_release_adopted(struct ddemux_registry *reg,
+				const void *owner);
 bool ddemux_reg_get(struct ddemux_registry *reg, const void *owner,
 		    struct ddemux_aset *set, bool *pending);
 bool ddemux_reg_find_other(struct ddemux_registry *reg,

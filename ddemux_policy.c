@@ -10,6 +10,7 @@
 #include <linux/errno.h>
 #include <linux/string.h>
 #include <linux/ctype.h>
+#include <linux/in.h>
 #include <net/ipv6.h>
 
 #include "ddemux.h"
@@ -20,6 +21,7 @@ static const char *const reason_names[DDEMUX_R_NREASONS] = {
 	[DDEMUX_R_SHARED] = "shared",
 	[DDEMUX_R_CROSS_DOMAIN] = "cross-domain",
 	[DDEMUX_R_NOT_OPTED_IN] = "share-rule-without-opt-in",
+	[DDEMUX_R_GROUP] = "group-address",
 };
 
 const char *ddemux_reason_name(enum ddemux_reason r)
@@ -71,6 +73,20 @@ bool ddemux_addr_is_v4(const struct in6_addr *a)
 	return ipv6_addr_v4mapped(a);
 }
 
+/*
+ * A group address: multicast, or the IPv4 limited broadcast.  A datagram
+ * sent to one is delivered to every socket that matches it, so sets on
+ * one cannot take anything from each other.  (Subnet broadcasts depend on
+ * the routing table; the hooks recognise those.)
+ */
+static bool addr_is_group(const struct in6_addr *a)
+{
+	if (ipv6_addr_v4mapped(a))
+		return ipv4_is_multicast(a->s6_addr32[3]) ||
+		       ipv4_is_lbcast(a->s6_addr32[3]);
+	return ipv6_addr_is_multicast(a);
+}
+
 /* Wildcard-aware address match: either side unspecified, or equal. */
 static bool addr_match(const struct in6_addr *a, const struct in6_addr *b)
 {
@@ -89,7 +105,8 @@ static bool addr_match(const struct in6_addr *a, const struct in6_addr *b)
  * (its inet_rcv_saddr is that IPv4 address); bound to :: it receives
  * IPv6, and IPv4 too unless v6only; bound to any other address, IPv6
  * only (the kernel forces v6only).  Its inet_rcv_saddr is not used: for
- * a specific IPv6 address it is a placeholder (LOOPBACK4_IPV6).
+ * a specific IPv6 address it is a placeholder (LOOPBACK4_IPV6).  A
+ * multicast or limited broadcast address sets %DDEMUX_GROUP.
  */
 void ddemux_aset_set_local(struct ddemux_aset *s, int family, __be32 v4,
 			   const struct in6_addr *v6, bool v6only)
@@ -107,6 +124,9 @@ void ddemux_aset_set_local(struct ddemux_aset *s, int family, __be32 v4,
 		s->fam = DDEMUX_FAM_V6;
 		s->laddr = *v6;
 	}
+	s->flags &= ~DDEMUX_GROUP;
+	if (!ipv6_addr_any(&s->laddr) && addr_is_group(&s->laddr))
+		s->flags |= DDEMUX_GROUP;
 }
 
 /**
@@ -135,10 +155,16 @@ void ddemux_aset_set_remote(struct ddemux_aset *s, int family, __be32 v4,
 /*
  * Bring a set into the canonical form the overlap test relies on: the
  * mapped form of 0.0.0.0 is the wildcard, a specific address pins the set
- * to its family, ping has no remote ident.
+ * to its family, ping has no remote (the kernel delivers echo replies by
+ * ident and local address alone, ping_lookup(), so a connected ping
+ * socket receives from anyone).
  */
 void ddemux_aset_normalise(struct ddemux_aset *s)
 {
+	if (s->proto == DDEMUX_PING) {
+		memset(&s->raddr, 0, sizeof(s->raddr));
+		s->rport = 0;
+	}
 	if (ipv6_addr_v4mapped(&s->laddr) && !s->laddr.s6_addr32[3])
 		memset(&s->laddr, 0, sizeof(s->laddr));
 	if (ipv6_addr_v4mapped(&s->raddr) && !s->raddr.s6_addr32[3])
@@ -150,8 +176,36 @@ void ddemux_aset_normalise(struct ddemux_aset *s)
 	if (!ipv6_addr_any(&s->raddr))
 		s->fam &= ipv6_addr_v4mapped(&s->raddr) ? DDEMUX_FAM_V4 :
 							  DDEMUX_FAM_V6;
-	if (s->proto == DDEMUX_PING)
-		s->rport = 0;
+}
+
+/*
+ * Do the ingress devices of two sets meet (struct ddemux_aset)?  Two
+ * unbound sets share every (device, 0); an unbound set and a bound one
+ * share (device, 0) unless the device is a VRF or one of its slaves, whose
+ * traffic the unbound set receives only with l3mdev_accept; two bound
+ * sets share a pair when they name the same device, or one the VRF the
+ * other's device is enslaved to.
+ */
+static bool dev_overlap(const struct ddemux_aset *a, const struct ddemux_aset *b)
+{
+	if (!a->dev && !b->dev)
+		return true;
+	if (!a->dev)
+		return !b->mdev || (a->flags & DDEMUX_L3ANY);
+	if (!b->dev)
+		return !a->mdev || (b->flags & DDEMUX_L3ANY);
+	return a->dev == b->dev || a->mdev == b->dev || b->mdev == a->dev;
+}
+
+/* Is every ingress device pair of @a one of @b's? */
+static bool dev_within(const struct ddemux_aset *a, const struct ddemux_aset *b)
+{
+	if (!b->dev) {
+		if (a->dev ? a->mdev : (a->flags & DDEMUX_L3ANY))
+			return b->flags & DDEMUX_L3ANY;
+		return true;
+	}
+	return a->dev == b->dev || (a->dev && a->mdev == b->dev);
 }
 
 /**
@@ -162,9 +216,8 @@ void ddemux_aset_normalise(struct ddemux_aset *s)
  * The sets are products of per-field sets, and a specific address always
  * lies in the set's only family, so the intersection is non-empty exactly
  * when every field intersects: same protocol and port, a common family,
- * compatible local and remote addresses, remote ports and devices.
- * Different devices never overlap; a device-bound set and an unbound one
- * do, since the unbound one also receives on that device.
+ * compatible local and remote addresses, remote ports and devices
+ * (dev_overlap()).
  */
 bool ddemux_overlap(const struct ddemux_aset *a, const struct ddemux_aset *b)
 {
@@ -172,7 +225,7 @@ bool ddemux_overlap(const struct ddemux_aset *a, const struct ddemux_aset *b)
 		return false;
 	if (!(a->fam & b->fam))
 		return false;
-	if (a->dev && b->dev && a->dev != b->dev)
+	if (!dev_overlap(a, b))
 		return false;
 	if (!addr_match(&a->laddr, &b->laddr))
 		return false;
@@ -197,10 +250,35 @@ bool ddemux_aset_equal(const struct ddemux_aset *a, const struct ddemux_aset *b)
 	return ipv6_addr_equal(&a->laddr, &b->laddr) &&
 	       ipv6_addr_equal(&a->raddr, &b->raddr) &&
 	       uid_eq(a->dom.uid, b->dom.uid) && a->dom.cgid == b->dom.cgid &&
-	       a->dev == b->dev && a->lport == b->lport &&
+	       a->dev == b->dev && a->mdev == b->mdev && a->lport == b->lport &&
 	       a->rport == b->rport && a->proto == b->proto &&
 	       a->fam == b->fam && a->state == b->state &&
 	       a->flags == b->flags;
+}
+
+/**
+ * ddemux_aset_within - is every packet address of @a also in @b?
+ * @a: an address set (normalised)
+ * @b: another
+ *
+ * The domains, states and flags other than those that shape the set are
+ * not compared.  A change of a socket's set into one within its current
+ * set cannot overlap anything the current one did not.
+ */
+bool ddemux_aset_within(const struct ddemux_aset *a,
+			const struct ddemux_aset *b)
+{
+	if (a->proto != b->proto || a->lport != b->lport)
+		return false;
+	if (a->fam & ~b->fam)
+		return false;
+	if (!ipv6_addr_any(&b->laddr) && !ipv6_addr_equal(&a->laddr, &b->laddr))
+		return false;
+	if (!ipv6_addr_any(&b->raddr) && !ipv6_addr_equal(&a->raddr, &b->raddr))
+		return false;
+	if (b->rport && a->rport != b->rport)
+		return false;
+	return dev_within(a, b);
 }
 
 bool ddemux_same_domain(const struct ddemux_domain *a,
@@ -222,9 +300,11 @@ bool ddemux_same_domain(const struct ddemux_domain *a,
  *
  * Same domain: ddemux has no objection and the kernel's own conflict
  * rules (which run after ours) decide, so single-domain behaviour is
- * exactly stock Linux.  Different domains: refused unless a share rule
- * covers the port and both sockets opted in.  The mode then turns a
- * refusal into an audited allowance (audit) or nothing at all (off).
+ * exactly stock Linux.  A set on a group address: allowed, as every
+ * member receives every datagram sent to the group.  Different domains
+ * otherwise: refused unless a share rule covers the port and both
+ * sockets opted in.  The mode then turns a refusal into an audited
+ * allowance (audit) or nothing at all (off).
  */
 enum ddemux_verdict ddemux_decide(const struct ddemux_policy *pol,
 				  const struct ddemux_aset *new,
@@ -237,6 +317,10 @@ enum ddemux_verdict ddemux_decide(const struct ddemux_policy *pol,
 	}
 	if (ddemux_same_domain(&new->dom, &old->dom, pol->domain)) {
 		*reason = DDEMUX_R_SAME_DOMAIN;
+		return DDEMUX_ALLOW;
+	}
+	if ((new->flags | old->flags) & DDEMUX_GROUP) {
+		*reason = DDEMUX_R_GROUP;
 		return DDEMUX_ALLOW;
 	}
 	if (pol->shares && ddemux_shares_cover(pol->shares, new->proto,
@@ -264,6 +348,9 @@ enum ddemux_verdict ddemux_decide(const struct ddemux_policy *pol,
  * ddemux_contains - is a packet address in an address set?
  * @set: the set (normalised)
  * @pa: the packet address; a zero @pa->dev means "any device"
+ *
+ * The device test is the kernel's inet_bound_dev_eq(), with
+ * %DDEMUX_L3ANY as its l3mdev_accept.
  */
 bool ddemux_contains(const struct ddemux_aset *set,
 		     const struct ddemux_paddr *pa)
@@ -280,9 +367,11 @@ bool ddemux_contains(const struct ddemux_aset *set,
 		return false;
 	if (set->rport && set->rport != pa->rport)
 		return false;
-	if (set->dev && pa->dev && set->dev != pa->dev)
-		return false;
-	return true;
+	if (!pa->dev)
+		return true;
+	if (!set->dev)
+		return !pa->sdif || (set->flags & DDEMUX_L3ANY);
+	return set->dev == pa->dev || set->dev == pa->sdif;
 }
 
 /**
@@ -338,7 +427,6 @@ bool ddemux_reply_in_sock(const struct ddemux_pkt *out,
 {
 	const bool v4 = out->fam == DDEMUX_FAM_V4;
 	const struct in6_addr *l6 = sv->v6_rcv_saddr, *r6 = sv->v6_daddr;
-	u16 rport = out->proto == DDEMUX_PING ? 0 : out->dport;
 
 	if (sv->proto != out->proto || sv->lport != out->sport)
 		return false;
@@ -358,9 +446,9 @@ bool ddemux_reply_in_sock(const struct ddemux_pkt *out,
 	}
 
 	/* from the packet's destination: the peer, if it has one */
-	if (!sv->connected)
+	if (!sv->connected || out->proto == DDEMUX_PING)
 		return true;
-	if (out->proto != DDEMUX_PING && sv->rport && sv->rport != rport)
+	if (sv->rport && sv->rport != out->dport)
 		return false;
 	if (sv->family == AF_INET)
 		return !sv->v4_daddr || v4_is(&out->daddr, sv->v4_daddr);

@@ -25,7 +25,7 @@
  * unlinked; lock-free readers touch only the set, the owner and the
  * forward links, which stay intact until the grace period ends.
  *
- * Memory.  An entry is 96 bytes (kmalloc-96); a port node is 64 bytes
+ * Memory.  An entry is 104 bytes (kmalloc-128); a port node is 64 bytes
  * (kmalloc-64) shared by every entry on its port; each rhashtable adds
  * between 4/3 and 8/3 bucket pointers per element (it doubles when it
  * is three quarters full).
@@ -72,6 +72,10 @@ struct ddemux_entry {
 			struct hlist_node pnode;	/* in port->entries */
 			u32 pid;	/* tgid that claimed the set; under lock */
 			bool pending;	/* reserved, not committed; under lock */
+			/* recorded by DDEMUX_CLAIM_IF_ABSENT, not
+			 * claimed since; under lock
+			 */
+			bool adopted;
 		};
 		/* once unlinked: readers may still follow pnode.next */
 		struct {
@@ -82,9 +86,9 @@ struct ddemux_entry {
 	struct ddemux_aset set;
 };
 
-/* The documented memory: one kmalloc-96 object per entry, 64 per port. */
-static_assert(sizeof(struct ddemux_aset) == 56);
-static_assert(sizeof(struct ddemux_entry) == 96);
+/* The documented memory: one kmalloc-128 object per entry, 64 per port. */
+static_assert(sizeof(struct ddemux_aset) == 60);
+static_assert(sizeof(struct ddemux_entry) == 104);
 static_assert(offsetof(struct ddemux_entry, pnode_next) ==
 	      offsetof(struct ddemux_entry, pnode.next));
 static_assert(sizeof(struct ddemux_port) == 64);
@@ -327,7 +331,7 @@ static enum ddemux_verdict check_port(struct ddemux_port *port,
 		enum ddemux_reason reason;
 		enum ddemux_verdict v;
 
-		if (e->owner == owner)
+		if (ddemux_key_owner(e->owner) == ddemux_key_owner(owner))
 			continue;
 		v = ddemux_decide(pol, set, &e->set, &reason);
 		if (v == DDEMUX_ALLOW) {
@@ -363,7 +367,9 @@ static enum ddemux_verdict check_port(struct ddemux_port *port,
  *	like any entry until a later claim without the flag commits it or
  *	ddemux_reg_release() drops it; %DDEMUX_CLAIM_FORCE records the set
  *	even when the verdict is DENY (for changes the kernel has already
- *	made and that cannot fail)
+ *	made and that cannot fail); %DDEMUX_CLAIM_IF_ABSENT does nothing
+ *	(@c->present) if @owner has an entry, and marks the one it records
+ *	adopted (see ddemux_reg_release_adopted())
  * @pol: the policy to decide with; NULL records without judging (the
  *	commit of a reservation that was judged, or restoring a set)
  * @c: out, what the claim collided with; @c->unrecorded is set when the
@@ -391,8 +397,13 @@ enum ddemux_verdict ddemux_reg_claim(struct ddemux_registry *reg,
 
 	spin_lock_bh(&reg->lock);
 	if (reg->dead) {
+		/* the namespace is going away: nothing is kept */
 		verdict = DDEMUX_ALLOW;
-		c->unrecorded = true;
+		goto unlock;
+	}
+	if ((flags & DDEMUX_CLAIM_IF_ABSENT) && owner_get(reg, owner)) {
+		verdict = DDEMUX_ALLOW;
+		c->present = true;
 		goto unlock;
 	}
 
@@ -405,6 +416,7 @@ enum ddemux_verdict ddemux_reg_claim(struct ddemux_registry *reg,
 	if (old && ddemux_aset_equal(&old->set, set)) {
 		/* a repeated claim */
 		old->pending = pending;
+		old->adopted = false;
 		if (pid)
 			old->pid = pid;
 		goto unlock;
@@ -439,6 +451,7 @@ enum ddemux_verdict ddemux_reg_claim(struct ddemux_registry *reg,
 	e->set = *set;
 	e->pid = pid;
 	e->pending = pending;
+	e->adopted = flags & DDEMUX_CLAIM_IF_ABSENT;
 	if (old && port_key(old->set.proto, old->set.lport) == key) {
 		/* same port: swap in place, RCU readers see old or new */
 		if (rhashtable_replace_fast(&reg->owners, &old->node, &e->node,
@@ -518,6 +531,31 @@ bool ddemux_reg_release(struct ddemux_registry *reg, const void *owner)
 	e = owner_entry(reg, owner);
 	if (e)
 		entry_remove(reg, e);
+	spin_unlock_bh(&reg->lock);
+	return e;
+}
+
+/**
+ * ddemux_reg_release_adopted - forget @owner's set if nobody claimed it
+ * @reg: the registry
+ * @owner: the socket
+ *
+ * Removes the entry only if %DDEMUX_CLAIM_IF_ABSENT recorded it and no
+ * claim has touched it since: the load-time walk's undo, for a socket it
+ * read just before the kernel unhashed it, which must not remove what a
+ * hook recorded meanwhile.  Returns whether it removed one.
+ */
+bool ddemux_reg_release_adopted(struct ddemux_registry *reg,
+				const void *owner)
+{
+	struct ddemux_entry *e;
+
+	spin_lock_bh(&reg->lock);
+	e = owner_entry(reg, owner);
+	if (e && e->adopted)
+		entry_remove(reg, e);
+	else
+		e = NULL;
 	spin_unlock_bh(&reg->lock);
 	return e;
 }

@@ -71,21 +71,68 @@ static const struct overlap_case overlap_cases[] = {
 	{ "udp [::]:53", "udp [2001:db8::1]:53 [2001:db8::2]:4000", true, "dual vs v6 connected" },
 	{ "udp 0.0.0.0:53", "udp [2001:db8::1]:53 [2001:db8::2]:4000", false,
 	  "v4 vs v6 connected" },
-	/* devices */
+	/* devices: 2, 3 ordinary; VRF 10 with slaves 11, 12; VRF 20, slave 21 */
 	{ "udp 0.0.0.0:53 dev=2", "udp 0.0.0.0:53 dev=3", false, "two devices" },
 	{ "udp 0.0.0.0:53 dev=2", "udp 0.0.0.0:53", true, "device-bound vs unbound" },
 	{ "udp 0.0.0.0:53 dev=2", "udp 10.0.0.1:53 dev=2", true, "same device" },
 	{ "udp 10.0.0.1:53 dev=2", "udp 10.0.0.2:53", false, "device does not widen" },
-	/* ping */
+	{ "udp 0.0.0.0:53", "udp 0.0.0.0:53 dev=10 mdev=10", false,
+	  "unbound vs bound to a VRF" },
+	{ "udp 0.0.0.0:53", "udp 0.0.0.0:53 dev=11 mdev=10", false,
+	  "unbound vs bound to a VRF slave" },
+	{ "tcp 0.0.0.0:80 listen", "tcp 0.0.0.0:80 dev=10 mdev=10 listen", false,
+	  "tcp listener unbound vs in a VRF" },
+	{ "udp 0.0.0.0:53 l3any", "udp 0.0.0.0:53 dev=10 mdev=10", true,
+	  "unbound with l3mdev_accept vs bound to a VRF" },
+	{ "udp 0.0.0.0:53 l3any", "udp 0.0.0.0:53 dev=11 mdev=10", true,
+	  "unbound with l3mdev_accept vs a VRF slave" },
+	{ "udp 0.0.0.0:53 l3any", "udp 0.0.0.0:53 dev=2", true,
+	  "unbound with l3mdev_accept vs a plain device" },
+	{ "udp 0.0.0.0:53 l3any", "udp 0.0.0.0:53", true,
+	  "unbound with and without l3mdev_accept" },
+	{ "udp 0.0.0.0:53 dev=10 mdev=10", "udp 0.0.0.0:53 dev=11 mdev=10", true,
+	  "VRF vs its slave" },
+	{ "udp 0.0.0.0:53 dev=10 mdev=10", "udp 10.0.0.1:53 dev=10 mdev=10", true,
+	  "same VRF" },
+	{ "udp 0.0.0.0:53 dev=11 mdev=10", "udp 0.0.0.0:53 dev=12 mdev=10", false,
+	  "two slaves of one VRF" },
+	{ "udp 0.0.0.0:53 dev=11 mdev=10", "udp 0.0.0.0:53 dev=20 mdev=20", false,
+	  "slave vs another VRF" },
+	{ "udp 0.0.0.0:53 dev=11 mdev=10", "udp 0.0.0.0:53 dev=21 mdev=20", false,
+	  "slaves of two VRFs" },
+	{ "udp 0.0.0.0:53 dev=10 mdev=10", "udp 0.0.0.0:53 dev=20 mdev=20", false,
+	  "two VRFs" },
+	{ "udp 0.0.0.0:53 dev=2", "udp 0.0.0.0:53 dev=10 mdev=10", false,
+	  "plain device vs VRF" },
+	{ "udp 10.0.0.1:53 dev=11 mdev=10", "udp 10.0.0.2:53 dev=10 mdev=10", false,
+	  "VRF and slave, two addresses" },
+	/* group addresses overlap; ddemux_decide() lets them */
+	{ "udp 239.1.2.3:5000", "udp 239.1.2.3:5000", true, "one multicast group twice" },
+	{ "udp 0.0.0.0:5000", "udp 239.1.2.3:5000", true, "wildcard vs multicast group" },
+	{ "udp 239.1.2.3:5000", "udp 239.1.2.4:5000", false, "two multicast groups" },
+	{ "udp [::]:5353", "udp [ff02::fb]:5353", true, "dual vs mDNS group" },
+	{ "udp [::]:5353 v6only", "udp [ff02::fb]:5353", true, "v6only vs mDNS group" },
+	{ "udp 0.0.0.0:5353", "udp [ff02::fb]:5353", false, "v4 vs IPv6 group" },
+	{ "udp [::ffff:239.1.2.3]:5000", "udp 239.1.2.3:5000", true,
+	  "mapped group vs v4 group" },
+	{ "udp 0.0.0.0:67", "udp 255.255.255.255:67", true, "wildcard vs limited broadcast" },
+	/* ping: echo replies are matched by ident and local address alone */
 	{ "ping 0.0.0.0:1234", "ping 0.0.0.0:1234", true, "ping same ident" },
 	{ "ping 0.0.0.0:1234", "ping 0.0.0.0:1235", false, "ping different idents" },
 	{ "ping 10.0.0.1:1234", "ping 10.0.0.2:1234", false, "ping ident on two addresses" },
 	{ "ping 10.0.0.1:1234", "ping 0.0.0.0:1234", true, "ping ident specific vs wildcard" },
 	{ "ping 0.0.0.0:1234 10.0.0.9:*", "ping 0.0.0.0:1234", true, "ping connected vs not" },
-	{ "ping 0.0.0.0:1234 10.0.0.9:*", "ping 0.0.0.0:1234 10.0.0.8:*", false,
+	{ "ping 0.0.0.0:1234 10.0.0.9:*", "ping 0.0.0.0:1234 10.0.0.8:*", true,
 	  "ping to two remotes" },
+	{ "ping 10.0.0.1:1234 10.0.0.9:*", "ping 10.0.0.2:1234", false,
+	  "ping connected, other local address" },
 	{ "ping 0.0.0.0:1234", "ping [::]:1234 v6only", false, "icmp vs icmpv6 echo" },
+	{ "ping 0.0.0.0:1234", "ping [::]:1234", false,
+	  "icmp vs icmpv6 echo without v6only" },
 	{ "ping [::]:1234 v6only", "ping [::1]:1234", true, "icmpv6 echo same ident" },
+	{ "ping [::]:1234", "ping [::1]:1234 [::2]:*", true, "icmpv6 echo connected" },
+	{ "ping 0.0.0.0:1234", "ping 0.0.0.0:1234 dev=11 mdev=10", true,
+	  "unbound ping receives from VRFs" },
 };
 
 static void overlap_desc(const struct overlap_case *c, char *desc)
@@ -104,6 +151,262 @@ static void test_overlap(struct kunit *test)
 			    "%s vs %s", c->a, c->b);
 	KUNIT_EXPECT_EQ_MSG(test, ddemux_overlap(&b, &a), c->overlap,
 			    "symmetry: %s vs %s", c->b, c->a);
+}
+
+/* ---- devices: the kernel's inet_bound_dev_eq() --------------------------- */
+
+/*
+ * The ingress device pairs (dif, sdif) of the tables' topology: (0, 0) is
+ * "unknown", then ordinary devices 2 and 3, VRF 10's slaves 11 and 12 and
+ * a packet looped back inside it, VRF 20's slave 21 and loopback.
+ */
+static const int dev_pairs[][2] = {
+	{ 0, 0 }, { 2, 0 }, { 3, 0 }, { 10, 11 }, { 10, 12 }, { 10, 10 },
+	{ 20, 21 }, { 20, 20 },
+};
+
+struct dev_row {
+	const char *set;
+	const char *in;	/* per pair of dev_pairs: y or n */
+};
+
+/*
+ * Which pairs each set receives: a bound set those that name its device
+ * (dif or sdif), an unbound one those with sdif 0, and all with
+ * l3mdev_accept (ping: always).
+ */
+static const struct dev_row dev_rows[] = {
+	/*                                       0,0 2,0 3,0 10,11 10,12 10,10 20,21 20,20 */
+	{ "udp 0.0.0.0:53",                     "yyynnnnn" },
+	{ "udp 0.0.0.0:53 l3any",               "yyyyyyyy" },
+	{ "udp 0.0.0.0:53 dev=2",               "yynnnnnn" },
+	{ "udp 0.0.0.0:53 dev=3",               "ynynnnnn" },
+	{ "udp 0.0.0.0:53 dev=10 mdev=10",      "ynnyyynn" },
+	{ "udp 0.0.0.0:53 dev=11 mdev=10",      "ynnynnnn" },
+	{ "udp 0.0.0.0:53 dev=12 mdev=10",      "ynnnynnn" },
+	{ "udp 0.0.0.0:53 dev=20 mdev=20",      "ynnnnnyy" },
+	{ "udp 0.0.0.0:53 dev=21 mdev=20",      "ynnnnnyn" },
+	{ "tcp 0.0.0.0:53 listen",              "yyynnnnn" },
+	{ "tcp 0.0.0.0:53 listen l3any",        "yyyyyyyy" },
+	{ "tcp 0.0.0.0:53 dev=11 mdev=10 listen", "ynnynnnn" },
+	{ "ping 0.0.0.0:53",                    "yyyyyyyy" },
+	{ "ping 0.0.0.0:53 dev=10 mdev=10",     "ynnyyynn" },
+};
+
+static void dev_row_desc(const struct dev_row *r, char *desc)
+{
+	strscpy(desc, r->set, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(dev_row, dev_rows, dev_row_desc);
+
+/* A packet address for @s (10.0.0.2 -> 10.0.0.1) on the pair @p. */
+static struct ddemux_paddr dev_paddr(const struct ddemux_aset *s, int p)
+{
+	struct ddemux_paddr pa = { };
+
+	pa.proto = s->proto;
+	pa.fam = DDEMUX_FAM_V4;
+	ddemux_addr_set_v4(&pa.laddr, htonl(0x0a000001));
+	ddemux_addr_set_v4(&pa.raddr, htonl(0x0a000002));
+	pa.lport = s->lport;
+	pa.rport = s->proto == DDEMUX_PING ? 0 : 4000;
+	pa.dev = dev_pairs[p][0];
+	pa.sdif = dev_pairs[p][1];
+	return pa;
+}
+
+static void test_contains_dev(struct kunit *test)
+{
+	const struct dev_row *r = test->param_value;
+	struct ddemux_aset s = tu_set(test, r->set);
+	int p;
+
+	KUNIT_ASSERT_EQ(test, strlen(r->in), ARRAY_SIZE(dev_pairs));
+	for (p = 0; p < ARRAY_SIZE(dev_pairs); p++) {
+		struct ddemux_paddr pa = dev_paddr(&s, p);
+
+		KUNIT_EXPECT_EQ_MSG(test, ddemux_contains(&s, &pa), r->in[p] == 'y',
+				    "%s on (dif %d, sdif %d)", r->set,
+				    dev_pairs[p][0], dev_pairs[p][1]);
+	}
+}
+
+/*
+ * The rows above as the definition: two sets overlap exactly when a
+ * known pair (not "unknown") is in both, and one is within the other
+ * exactly when every pair of the first is in the second.
+ */
+static void test_dev_model(struct kunit *test)
+{
+	int i, j, p;
+
+	for (i = 0; i < ARRAY_SIZE(dev_rows); i++) {
+		struct ddemux_aset a = tu_set(test, dev_rows[i].set);
+
+		for (j = 0; j < ARRAY_SIZE(dev_rows); j++) {
+			struct ddemux_aset b = tu_set(test, dev_rows[j].set);
+			bool same = a.proto == b.proto, meet = false, sub = true;
+
+			for (p = 1; p < ARRAY_SIZE(dev_pairs); p++) {
+				bool in_a = dev_rows[i].in[p] == 'y';
+				bool in_b = dev_rows[j].in[p] == 'y';
+
+				meet |= in_a && in_b;
+				sub &= !in_a || in_b;
+			}
+			KUNIT_EXPECT_EQ_MSG(test, ddemux_overlap(&a, &b), same && meet,
+					    "overlap: %s vs %s", dev_rows[i].set,
+					    dev_rows[j].set);
+			KUNIT_EXPECT_EQ_MSG(test, ddemux_aset_within(&a, &b),
+					    same && sub, "within: %s in %s",
+					    dev_rows[i].set, dev_rows[j].set);
+		}
+	}
+}
+
+/* ---- packet addresses -------------------------------------------------- */
+
+struct contains_case {
+	const char *set, *pa;
+	bool in;
+	const char *desc;
+};
+
+static const struct contains_case contains_cases[] = {
+	{ "udp 0.0.0.0:53", "udp 10.0.0.2:4000 > 10.0.0.1:53", true, "v4 wildcard" },
+	{ "udp 10.0.0.1:53", "udp 10.0.0.2:4000 > 10.0.0.3:53", false, "other address" },
+	{ "udp [::]:53", "udp 10.0.0.2:4000 > 10.0.0.1:53", true, "v4 in dual" },
+	{ "udp [::]:53 v6only", "udp 10.0.0.2:4000 > 10.0.0.1:53", false, "v4 not in v6only" },
+	{ "udp 10.0.0.1:53 10.0.0.2:4000", "udp 10.0.0.2:4001 > 10.0.0.1:53", false,
+	  "connected, other peer port" },
+	{ "udp 10.0.0.1:53 10.0.0.2:*", "udp 10.0.0.2:4001 > 10.0.0.1:53", true,
+	  "connected to any port" },
+	{ "udp 0.0.0.0:53 dev=2", "udp 10.0.0.2:4000 > 10.0.0.1:53", true,
+	  "unknown device: any" },
+	{ "udp 0.0.0.0:53 dev=11 mdev=10", "udp 10.0.0.2:4000 > 10.0.0.1:53 dev=10 sdif=11",
+	  true, "slave-bound, arrived on the slave" },
+	{ "udp 0.0.0.0:53", "udp 10.0.0.2:4000 > 10.0.0.1:53 dev=10 sdif=11", false,
+	  "unbound, arrived in a VRF" },
+	{ "ping 0.0.0.0:7 10.0.0.9:*", "ping 10.0.0.2:0 > 10.0.0.1:7", true,
+	  "connected ping, reply from anyone" },
+	{ "ping 10.0.0.1:7", "ping 10.0.0.2:0 > 10.0.0.1:8", false, "ping, other ident" },
+	{ "ping [::]:7", "ping 10.0.0.2:0 > 10.0.0.1:7", false, "ICMP echo, ICMPv6 socket" },
+	{ "ping [::]:7", "ping [2001:db8::2]:0 > [2001:db8::1]:7", true,
+	  "ICMPv6 echo, ICMPv6 socket" },
+	{ "udp 239.1.2.3:5000", "udp 10.0.0.2:4000 > 239.1.2.3:5000", true,
+	  "datagram to its group" },
+};
+
+static void contains_desc(const struct contains_case *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(contains, contains_cases, contains_desc);
+
+static void test_contains(struct kunit *test)
+{
+	const struct contains_case *c = test->param_value;
+	struct ddemux_aset s = tu_set(test, c->set);
+	struct ddemux_paddr pa = tu_paddr(test, c->pa);
+
+	KUNIT_EXPECT_EQ_MSG(test, ddemux_contains(&s, &pa), c->in, "%s / %s",
+			    c->set, c->pa);
+}
+
+/* ---- within: a change that needs no new judgment ------------------------ */
+
+struct within_case {
+	const char *a, *b;
+	bool within;
+	const char *desc;
+};
+
+static const struct within_case within_cases[] = {
+	{ "udp 0.0.0.0:53", "udp 0.0.0.0:53", true, "itself" },
+	{ "udp 10.0.0.1:53 10.0.0.2:4000", "udp 10.0.0.1:53", true, "connect narrows" },
+	{ "udp 10.0.0.1:53 10.0.0.2:4000", "udp 0.0.0.0:53", true,
+	  "connect picks a source address" },
+	{ "udp 10.0.0.1:53", "udp 10.0.0.1:53 10.0.0.2:4000", false, "disconnect widens" },
+	{ "udp 10.0.0.1:53 10.0.0.2:4000", "udp 10.0.0.1:53 10.0.0.2:*", true,
+	  "peer port within any port" },
+	{ "udp 10.0.0.1:53 10.0.0.2:*", "udp 10.0.0.1:53 10.0.0.2:4000", false,
+	  "any peer port not within one" },
+	{ "udp 10.0.0.1:53 10.0.0.2:4000", "udp 10.0.0.1:53 10.0.0.3:4000", false,
+	  "another peer" },
+	{ "udp 10.0.0.1:53", "udp 10.0.0.2:53", false, "another address" },
+	{ "udp 10.0.0.1:53", "udp 10.0.0.1:54", false, "another port" },
+	{ "udp 10.0.0.1:53", "udplite 10.0.0.1:53", false, "another protocol" },
+	{ "udp 0.0.0.0:53", "udp 10.0.0.1:53", false, "wildcard not within specific" },
+	/* families */
+	{ "udp 10.0.0.1:53", "udp [::]:53", true, "v4 within dual" },
+	{ "udp 0.0.0.0:53", "udp [::]:53", true, "v4 wildcard within dual" },
+	{ "udp [::]:53", "udp 0.0.0.0:53", false, "dual not within v4" },
+	{ "udp [::]:53", "udp [::]:53 v6only", false, "dual not within v6only" },
+	{ "udp [::]:53 v6only", "udp [::]:53", true, "v6only within dual" },
+	{ "udp 10.0.0.1:53", "udp [::]:53 v6only", false, "v4 not within v6only" },
+	{ "udp [::1]:53", "udp 0.0.0.0:53", false, "v6 not within v4 wildcard" },
+	{ "udp [::ffff:10.0.0.1]:53", "udp 10.0.0.1:53", true, "mapped within v4" },
+	{ "udp 10.0.0.1:53", "udp [::ffff:10.0.0.1]:53", true, "v4 within mapped" },
+	{ "udp [::]:53 [::ffff:10.0.0.2]:4000", "udp 0.0.0.0:53", true,
+	  "dual connected to v4 within v4 wildcard" },
+	/* devices */
+	{ "udp 0.0.0.0:53 dev=2", "udp 0.0.0.0:53", true, "binding to a device narrows" },
+	{ "udp 0.0.0.0:53", "udp 0.0.0.0:53 dev=2", false, "unbinding widens" },
+	{ "udp 0.0.0.0:53 dev=2", "udp 0.0.0.0:53 dev=3", false, "another device" },
+	{ "udp 0.0.0.0:53 dev=11 mdev=10", "udp 0.0.0.0:53 dev=10 mdev=10", true,
+	  "slave within its VRF" },
+	{ "udp 0.0.0.0:53 dev=10 mdev=10", "udp 0.0.0.0:53 dev=11 mdev=10", false,
+	  "VRF not within a slave" },
+	{ "udp 0.0.0.0:53 dev=11 mdev=10", "udp 0.0.0.0:53 dev=12 mdev=10", false,
+	  "slave not within another slave" },
+	{ "udp 0.0.0.0:53 dev=11 mdev=10", "udp 0.0.0.0:53", false,
+	  "VRF slave not within unbound" },
+	{ "udp 0.0.0.0:53 dev=10 mdev=10", "udp 0.0.0.0:53", false, "VRF not within unbound" },
+	{ "udp 0.0.0.0:53 dev=11 mdev=10", "udp 0.0.0.0:53 l3any", true,
+	  "VRF slave within l3mdev_accept" },
+	{ "udp 0.0.0.0:53 dev=10 mdev=10", "udp 0.0.0.0:53 l3any", true,
+	  "VRF within l3mdev_accept" },
+	{ "udp 0.0.0.0:53 dev=2", "udp 0.0.0.0:53 l3any", true,
+	  "plain device within l3mdev_accept" },
+	{ "udp 0.0.0.0:53", "udp 0.0.0.0:53 l3any", true, "unbound within l3mdev_accept" },
+	{ "udp 0.0.0.0:53 l3any", "udp 0.0.0.0:53", false, "l3mdev_accept not within unbound" },
+	{ "udp 0.0.0.0:53 l3any", "udp 0.0.0.0:53 dev=10 mdev=10", false,
+	  "l3mdev_accept not within a VRF" },
+	/* ping: the remote plays no part */
+	{ "ping 0.0.0.0:7 10.0.0.1:*", "ping 0.0.0.0:7", true, "ping connect" },
+	{ "ping 0.0.0.0:7", "ping 0.0.0.0:7 10.0.0.1:*", true, "ping disconnect" },
+	{ "ping 0.0.0.0:7 10.0.0.1:*", "ping 0.0.0.0:7 10.0.0.2:*", true,
+	  "ping to another remote" },
+	{ "ping 10.0.0.1:7 10.0.0.2:*", "ping 10.0.0.3:7", false,
+	  "ping, other local address" },
+	{ "ping [::]:7", "ping 0.0.0.0:7", false, "icmpv6 not within icmp" },
+	/* neither domain nor state nor opt-in */
+	{ "tcp 0.0.0.0:80 listen uid=1", "tcp 0.0.0.0:80 uid=2 ra", true,
+	  "listen, other domain and flags" },
+	{ "udp 10.0.0.255:137 group", "udp 10.0.0.255:137", true, "group flag" },
+};
+
+static void within_desc(const struct within_case *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(within, within_cases, within_desc);
+
+static void test_within(struct kunit *test)
+{
+	const struct within_case *c = test->param_value;
+	struct ddemux_aset a = tu_set(test, c->a), b = tu_set(test, c->b);
+
+	KUNIT_EXPECT_EQ_MSG(test, ddemux_aset_within(&a, &b), c->within,
+			    "%s in %s", c->a, c->b);
+	KUNIT_EXPECT_TRUE_MSG(test, ddemux_aset_within(&a, &a), "%s in itself", c->a);
+	/* a non-empty set within another overlaps it */
+	if (c->within && a.fam)
+		KUNIT_EXPECT_TRUE_MSG(test, ddemux_overlap(&a, &b), "%s / %s",
+				      c->a, c->b);
 }
 
 /* ---- Linux's bind-conflict matrix (bind_wildcard.c) ------------------- */
@@ -247,6 +550,58 @@ static const struct decide_case decide_cases[] = {
 	  DDEMUX_ALLOW, DDEMUX_R_NO_OVERLAP, "two tcp connections, two users" },
 	{ ENF, UID, NULL, "ping 0.0.0.0:78 uid=1001", "ping 0.0.0.0:77 uid=1000",
 	  DDEMUX_ALLOW, DDEMUX_R_NO_OVERLAP, "two ping idents, two users" },
+	{ ENF, UID, NULL, "ping 0.0.0.0:77 10.0.0.2:* uid=1001",
+	  "ping 0.0.0.0:77 10.0.0.3:* uid=1000",
+	  DDEMUX_DENY, DDEMUX_R_CROSS_DOMAIN, "ping ident connected to two hosts" },
+	{ ENF, UID, NULL, "ping [::]:77 uid=1001", "ping 0.0.0.0:77 uid=1000",
+	  DDEMUX_ALLOW, DDEMUX_R_NO_OVERLAP, "ICMPv6 and ICMP echo, one ident" },
+	/* VRFs: an unbound socket receives their traffic only with l3mdev_accept */
+	{ ENF, UID, NULL, "udp 0.0.0.0:53 dev=10 mdev=10 uid=1001", "udp 0.0.0.0:53 uid=1000",
+	  DDEMUX_ALLOW, DDEMUX_R_NO_OVERLAP, "VRF-bound next to an unbound socket" },
+	{ ENF, UID, NULL, "udp 0.0.0.0:53 dev=10 mdev=10 uid=1001",
+	  "udp 0.0.0.0:53 l3any uid=1000",
+	  DDEMUX_DENY, DDEMUX_R_CROSS_DOMAIN, "VRF-bound under an l3mdev_accept socket" },
+	{ ENF, UID, NULL, "tcp 0.0.0.0:80 dev=11 mdev=10 uid=1001",
+	  "tcp 0.0.0.0:80 dev=10 mdev=10 listen uid=1000",
+	  DDEMUX_DENY, DDEMUX_R_CROSS_DOMAIN, "slave-bound under a VRF listener" },
+	{ ENF, UID, NULL, "tcp 0.0.0.0:80 dev=11 mdev=10 uid=1001",
+	  "tcp 0.0.0.0:80 dev=12 mdev=10 listen uid=1000",
+	  DDEMUX_ALLOW, DDEMUX_R_NO_OVERLAP, "two slaves of one VRF, two users" },
+	{ ENF, UID, NULL, "ping 0.0.0.0:77 dev=10 mdev=10 uid=1001", "ping 0.0.0.0:77 uid=1000",
+	  DDEMUX_DENY, DDEMUX_R_CROSS_DOMAIN, "ping in a VRF under an unbound ping socket" },
+	/* group addresses: every member receives every datagram */
+	{ ENF, UID, NULL, "udp 239.1.2.3:5000 uid=1001", "udp 239.1.2.3:5000 uid=1000",
+	  DDEMUX_ALLOW, DDEMUX_R_GROUP, "two users on one multicast group" },
+	{ ENF, UID, NULL, "udp 239.1.2.3:5000 uid=1001", "udp 0.0.0.0:5000 uid=1000",
+	  DDEMUX_ALLOW, DDEMUX_R_GROUP, "multicast group under a wildcard" },
+	{ ENF, UID, NULL, "udp 0.0.0.0:5000 uid=1001", "udp 239.1.2.3:5000 uid=1000",
+	  DDEMUX_ALLOW, DDEMUX_R_GROUP, "wildcard over a multicast group" },
+	{ ENF, UID, NULL, "udp [ff02::fb]:5353 uid=1001", "udp [::]:5353 uid=1000",
+	  DDEMUX_ALLOW, DDEMUX_R_GROUP, "mDNS group under a dual wildcard" },
+	{ ENF, UID, NULL, "udp [::ffff:224.0.0.251]:5353 uid=1001", "udp [::]:5353 uid=1000",
+	  DDEMUX_ALLOW, DDEMUX_R_GROUP, "mapped IPv4 group under a dual wildcard" },
+	{ ENF, UID, NULL, "udp 255.255.255.255:67 uid=1001", "udp 0.0.0.0:67 uid=1000",
+	  DDEMUX_ALLOW, DDEMUX_R_GROUP, "limited broadcast under a wildcard" },
+	{ ENF, UID, NULL, "udp 10.0.0.255:137 group uid=1001", "udp 0.0.0.0:137 uid=1000",
+	  DDEMUX_ALLOW, DDEMUX_R_GROUP, "subnet broadcast the hooks recognised" },
+	{ ENF, UID, NULL, "udp 10.0.0.255:137 uid=1001", "udp 0.0.0.0:137 uid=1000",
+	  DDEMUX_DENY, DDEMUX_R_CROSS_DOMAIN, "an address the hooks did not mark" },
+	{ ENF, UID, NULL, "udp 239.1.2.3:5000 10.0.0.9:6000 uid=1001",
+	  "udp 239.1.2.3:5000 uid=1000",
+	  DDEMUX_ALLOW, DDEMUX_R_GROUP, "connected on a multicast group" },
+	{ ENF, UID, NULL, "udp 239.1.2.3:5000 uid=1000", "udp 239.1.2.3:5000 uid=1000",
+	  DDEMUX_ALLOW, DDEMUX_R_SAME_DOMAIN, "one user on a group: same-domain first" },
+	{ ENF, UID, NULL, "udp 239.1.2.3:5000 uid=1001", "udp 239.1.2.4:5000 uid=1000",
+	  DDEMUX_ALLOW, DDEMUX_R_NO_OVERLAP, "two groups: no overlap first" },
+	{ ENF, UID, NULL, "udp [ff02::fb]:5353 uid=1001", "udp 0.0.0.0:5353 uid=1000",
+	  DDEMUX_ALLOW, DDEMUX_R_NO_OVERLAP, "IPv6 group next to a v4 wildcard" },
+	{ AUD, UID, NULL, "udp 239.1.2.3:5000 uid=1001", "udp 0.0.0.0:5000 uid=1000",
+	  DDEMUX_ALLOW, DDEMUX_R_GROUP, "group in audit mode: nothing to report" },
+	{ ENF, UID, "add udp 5000", "udp 239.1.2.3:5000 uid=1001",
+	  "udp 0.0.0.0:5000 uid=1000 ra",
+	  DDEMUX_ALLOW, DDEMUX_R_GROUP, "group on a shared port needs no opt-in" },
+	{ ENF, CG, NULL, "udp 239.1.2.3:5000 uid=1 cg=8", "udp 239.1.2.3:5000 uid=1 cg=7",
+	  DDEMUX_ALLOW, DDEMUX_R_GROUP, "one group, two cgroups" },
 	/* modes */
 	{ AUD, UID, NULL, "udp 0.0.0.0:53 uid=1001 ra", "udp 0.0.0.0:53 uid=1000 ra",
 	  DDEMUX_AUDIT, DDEMUX_R_CROSS_DOMAIN, "audit mode allows and reports" },
@@ -359,8 +714,14 @@ static const struct reply_case reply_cases[] = {
 	{ "ping 10.0.0.1:78 > 10.0.0.2:0", "ping 0.0.0.0:77", false, "echo with another ident" },
 	{ "ping 10.0.0.1:77 > 10.0.0.2:0", "ping 0.0.0.0:77 10.0.0.2:*", true,
 	  "echo to the connected peer" },
-	{ "ping 10.0.0.1:77 > 10.0.0.3:0", "ping 0.0.0.0:77 10.0.0.2:*", false,
-	  "echo to another host than the connected one" },
+	{ "ping 10.0.0.1:77 > 10.0.0.3:0", "ping 0.0.0.0:77 10.0.0.2:*", true,
+	  "echo to another host: ping ignores the remote" },
+	{ "ping 10.0.0.3:77 > 10.0.0.2:0", "ping 10.0.0.1:77 10.0.0.2:*", false,
+	  "echo from another local address" },
+	{ "ping [2001:db8::1]:77 > [2001:db8::2]:0", "ping [::]:77", true,
+	  "icmpv6 echo from an ICMPv6 socket" },
+	{ "ping 10.0.0.1:77 > 10.0.0.2:0", "ping [::]:77", false,
+	  "icmp echo: not in an ICMPv6 socket's set" },
 	{ "udp [2001:db8::1]:5000 > [2001:db8::2]:53", "udp [::]:5000", true, "v6 from dual" },
 	{ "udp [2001:db8::1]:5000 > [2001:db8::2]:53", "udp [::]:5000 v6only", true,
 	  "v6 from v6only" },
@@ -375,6 +736,10 @@ static const struct reply_case reply_cases[] = {
 	  "v4 from a mapped address" },
 	{ "udp 10.0.0.1:5000 > 10.0.0.2:53", "udp 0.0.0.0:5000 dev=4", true,
 	  "device is not part of the reply check" },
+	{ "udp 10.0.0.1:5000 > 10.0.0.2:53", "udp 0.0.0.0:5000 dev=11 mdev=10", true,
+	  "nor is a VRF" },
+	{ "udp 239.1.2.3:5000 > 10.0.0.2:53", "udp 239.1.2.3:5000", true,
+	  "from its multicast group" },
 };
 
 static void reply_desc(const struct reply_case *c, char *desc)
@@ -406,6 +771,7 @@ static void test_reply_of(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, ipv6_addr_equal(&r.laddr, &a.laddr));
 	KUNIT_EXPECT_TRUE(test, ipv6_addr_equal(&r.raddr, &a.raddr));
 	KUNIT_EXPECT_EQ(test, r.dev, 0);
+	KUNIT_EXPECT_EQ(test, r.sdif, 0);
 
 	pkt = tu_pkt(test, "ping 10.0.0.1:9 > 10.0.0.2:5");
 	ddemux_reply_of(&pkt, &r);
@@ -424,7 +790,7 @@ static void test_reply_in_sock(struct kunit *test)
 	static const char *const v6s[] = { "::", "::1", "::2", "::ffff:0.0.0.0",
 					   "::ffff:10.0.0.1", "::ffff:10.0.0.2" };
 	struct rnd_state rnd;
-	int i, agree = 0;
+	int i, agree = 0, ping6 = 0;
 
 	prandom_seed_state(&rnd, 7);
 	for (i = 0; i < 20000; i++) {
@@ -483,9 +849,29 @@ static void test_reply_in_sock(struct kunit *test)
 			return;
 		}
 		agree += fast;
+
+		/*
+		 * The registry holds an ICMPv6 echo socket's set as v6only
+		 * whatever IPV6_V6ONLY says, while the egress path passes
+		 * the socket's flag: the same answer for what such a
+		 * socket can send, ICMPv6.
+		 */
+		if (sv.proto == DDEMUX_PING && sv.family == AF_INET6 &&
+		    pkt.fam == DDEMUX_FAM_V6) {
+			ddemux_aset_set_local(&set, sv.family, l4, &l6, true);
+			ddemux_aset_normalise(&set);
+			slow = ddemux_reply_in_set(&pkt, &set);
+			if (fast != slow) {
+				KUNIT_FAIL(test, "ping6 case %d (r=%08x q=%08x): fast %d, set %d",
+					   i, r, q, fast, slow);
+				return;
+			}
+			ping6++;
+		}
 	}
 	/* and the sample was not trivially all "no" */
 	KUNIT_EXPECT_GT(test, agree, 500);
+	KUNIT_EXPECT_GT(test, ping6, 100);
 }
 
 /* ---- the share-rule language ----------------------------------------- */
@@ -708,8 +1094,83 @@ static void test_normalise(struct kunit *test)
 	s = tu_set(test, "udp [::]:53 [::ffff:10.0.0.2]:4000");
 	KUNIT_EXPECT_EQ(test, s.fam, DDEMUX_FAM_V4);
 	KUNIT_EXPECT_TRUE(test, ddemux_addr_is_v4(&s.raddr));
+	/* ping keeps no remote: ping_lookup() does not look at it */
 	s = tu_set(test, "ping 0.0.0.0:7 10.0.0.1:99");
 	KUNIT_EXPECT_EQ(test, s.rport, 0);
+	KUNIT_EXPECT_TRUE(test, ddemux_addr_any(&s.raddr));
+	KUNIT_EXPECT_EQ(test, s.fam, DDEMUX_FAM_V4);
+	KUNIT_EXPECT_EQ(test, s.state, DDEMUX_CONNECTED);
+	s = tu_set(test, "ping [::]:7 [2001:db8::1]:*");
+	KUNIT_EXPECT_TRUE(test, ddemux_addr_any(&s.raddr));
+	KUNIT_EXPECT_EQ(test, s.fam, DDEMUX_FAM_V6);
+	/* an ICMPv6 echo socket receives ICMPv6 alone, v6only or not */
+	s = tu_set(test, "ping [::]:7");
+	KUNIT_EXPECT_EQ(test, s.fam, DDEMUX_FAM_V6);
+	/* and its remote does not narrow the family */
+	s = tu_set(test, "udp [::]:7");
+	s.proto = DDEMUX_PING;
+	ddemux_addr_set_v4(&s.raddr, htonl(0x0a000001));
+	s.rport = 9;
+	ddemux_aset_normalise(&s);
+	KUNIT_EXPECT_EQ(test, s.fam, DDEMUX_FAM_DUAL);
+	KUNIT_EXPECT_TRUE(test, ddemux_addr_any(&s.raddr));
+	KUNIT_EXPECT_EQ(test, s.rport, 0);
+}
+
+struct group_case {
+	const char *set;
+	bool group;
+};
+
+/* DDEMUX_GROUP as ddemux_aset_set_local() (and the hooks) set it */
+static void test_group_flag(struct kunit *test)
+{
+	static const struct group_case cases[] = {
+		{ "udp 239.1.2.3:5000", true },
+		{ "udp 224.0.0.251:5353", true },
+		{ "udp 224.0.0.0:1", true },
+		{ "udp 239.255.255.255:1", true },
+		{ "udp 255.255.255.255:67", true },
+		{ "udp [ff02::fb]:5353", true },
+		{ "udp [ff05::1:3]:547", true },
+		{ "udp [::ffff:239.1.2.3]:5000", true },
+		{ "udp [::ffff:255.255.255.255]:67", true },
+		{ "udp 239.1.2.3:5000 10.0.0.2:4000", true },
+		{ "tcp 239.1.2.3:80", true },
+		{ "udp 10.0.0.255:137 group", true },
+		{ "udp 10.0.0.255:137", false },
+		{ "udp 223.255.255.255:1", false },
+		{ "udp 240.0.0.1:1", false },
+		{ "udp 255.255.255.254:1", false },
+		{ "udp 0.0.0.0:5000", false },
+		{ "udp 10.0.0.1:5000", false },
+		{ "udp [::]:5000", false },
+		{ "udp [::]:5000 v6only", false },
+		{ "udp [::1]:5000", false },
+		{ "udp [::ffff:0.0.0.0]:5000", false },
+		{ "udp [::239.1.2.3]:5000", false },
+		{ "udp [fe80::1]:5000", false },
+		{ "udp 10.0.0.1:5000 239.1.2.3:4000", false },
+	};
+	const struct in6_addr any = { };
+	struct ddemux_aset s;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		s = tu_set(test, cases[i].set);
+		KUNIT_EXPECT_EQ_MSG(test, !!(s.flags & DDEMUX_GROUP), cases[i].group,
+				    "%s", cases[i].set);
+	}
+	/* set again to a unicast address, the set loses the flag */
+	s = tu_set(test, "udp 239.1.2.3:5000");
+	ddemux_aset_set_local(&s, AF_INET, htonl(0x0a000001), &any, false);
+	KUNIT_EXPECT_FALSE(test, s.flags & DDEMUX_GROUP);
+	ddemux_aset_set_local(&s, AF_INET6, 0, &any, false);
+	KUNIT_EXPECT_FALSE(test, s.flags & DDEMUX_GROUP);
+	/* and the other flags stay */
+	s = tu_set(test, "udp 0.0.0.0:5000 ra l3any");
+	ddemux_aset_set_local(&s, AF_INET, htonl(0xe0000001), &any, false);
+	KUNIT_EXPECT_EQ(test, s.flags, DDEMUX_REUSEADDR | DDEMUX_L3ANY | DDEMUX_GROUP);
 }
 
 static void expect_differs(struct kunit *test, const struct ddemux_aset *a,
@@ -741,6 +1202,9 @@ static void test_aset_equal(struct kunit *test)
 	b.dev++;
 	expect_differs(test, &a, &b, "dev");
 	b = a;
+	b.mdev++;
+	expect_differs(test, &a, &b, "mdev");
+	b = a;
 	b.lport++;
 	expect_differs(test, &a, &b, "lport");
 	b = a;
@@ -758,6 +1222,12 @@ static void test_aset_equal(struct kunit *test)
 	b = a;
 	b.flags ^= 1;
 	expect_differs(test, &a, &b, "flags");
+	b = a;
+	b.flags ^= DDEMUX_L3ANY;
+	expect_differs(test, &a, &b, "l3any");
+	b = a;
+	b.flags ^= DDEMUX_GROUP;
+	expect_differs(test, &a, &b, "group");
 }
 
 static void test_format(struct kunit *test)
@@ -785,11 +1255,16 @@ static void test_format(struct kunit *test)
 	}
 	KUNIT_EXPECT_STREQ(test, ddemux_reason_name(DDEMUX_R_CROSS_DOMAIN),
 			   "cross-domain");
+	KUNIT_EXPECT_STREQ(test, ddemux_reason_name(DDEMUX_R_GROUP), "group-address");
 	KUNIT_EXPECT_STREQ(test, ddemux_reason_name(DDEMUX_R_NREASONS), "?");
 }
 
 static struct kunit_case ddemux_policy_cases[] = {
 	KUNIT_CASE_PARAM(test_overlap, overlap_gen_params),
+	KUNIT_CASE_PARAM(test_contains_dev, dev_row_gen_params),
+	KUNIT_CASE(test_dev_model),
+	KUNIT_CASE_PARAM(test_contains, contains_gen_params),
+	KUNIT_CASE_PARAM(test_within, within_gen_params),
 	KUNIT_CASE_PARAM(test_bind_matrix, bind_matrix_gen_params),
 	KUNIT_CASE_PARAM(test_decide, decide_gen_params),
 	KUNIT_CASE_PARAM(test_reply_in_set, reply_gen_params),
@@ -799,6 +1274,7 @@ static struct kunit_case ddemux_policy_cases[] = {
 	KUNIT_CASE(test_shares_limits),
 	KUNIT_CASE(test_shares_model),
 	KUNIT_CASE(test_normalise),
+	KUNIT_CASE(test_group_flag),
 	KUNIT_CASE(test_aset_equal),
 	KUNIT_CASE(test_format),
 	{}

@@ -2,9 +2,10 @@
 /*
  * ddemux KUnit - suite ddemux_table: the registry
  *
- * Insert, conflict, pending/commit/drop, replacement, removal, the bound,
- * the lock-free lookup, snapshots, teardown, and check-and-insert raced
- * from several kthreads.
+ * Insert, conflict, pending/commit/drop, replacement, removal,
+ * reservation keys, the load-time walk's adoptions, the bound, the
+ * lock-free lookup, snapshots, teardown, and check-and-insert raced from
+ * several kthreads.
  */
 #include <kunit/test.h>
 #include <linux/kthread.h>
@@ -179,6 +180,223 @@ static void test_replace(struct kunit *test)
 	ddemux_reg_destroy(reg);
 }
 
+static enum ddemux_verdict claim_key(struct kunit *test,
+				     struct ddemux_registry *reg,
+				     const void *key, const char *desc,
+				     unsigned int flags,
+				     const struct ddemux_policy *pol,
+				     struct ddemux_conflict *c)
+{
+	struct ddemux_aset s = tu_set(test, desc);
+
+	return ddemux_reg_claim(reg, key, &s, 7, flags, pol, c);
+}
+
+/*
+ * A socket that changes its set (here SO_BINDTODEVICE from device 2 to
+ * device 3) reserves the new one under its reservation key while the old
+ * entry stays: another domain then conflicts with either, the socket
+ * with neither.
+ */
+static void test_reservation(struct kunit *test)
+{
+	struct ddemux_registry *reg = new_reg(test, 100);
+	const void *resv = ddemux_resv_key(OWNER(0));
+	struct ddemux_conflict c;
+	struct ddemux_aset got;
+	bool pending;
+
+	KUNIT_EXPECT_PTR_NE(test, resv, OWNER(0));
+	KUNIT_EXPECT_PTR_NE(test, resv, OWNER(1));
+	KUNIT_EXPECT_PTR_EQ(test, ddemux_key_owner(resv), OWNER(0));
+	KUNIT_EXPECT_PTR_EQ(test, ddemux_key_owner(OWNER(0)), OWNER(0));
+
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 0, "udp 0.0.0.0:53 dev=2 uid=1", 0, &c),
+			DDEMUX_ALLOW);
+	/* another domain's set on the port, so that claims walk the port */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 5, "udp 0.0.0.0:53 dev=4 uid=2", 0, &c),
+			DDEMUX_ALLOW);
+
+	KUNIT_EXPECT_EQ(test, claim_key(test, reg, resv, "udp 0.0.0.0:53 dev=3 uid=1",
+					DDEMUX_CLAIM_PENDING, &enforce_uid, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 3);
+	KUNIT_ASSERT_TRUE(test, ddemux_reg_get(reg, OWNER(0), &got, &pending));
+	KUNIT_EXPECT_EQ(test, got.dev, 2);
+	KUNIT_EXPECT_FALSE(test, pending);
+	KUNIT_ASSERT_TRUE(test, ddemux_reg_get(reg, resv, &got, &pending));
+	KUNIT_EXPECT_EQ(test, got.dev, 3);
+	KUNIT_EXPECT_TRUE(test, pending);
+
+	/* another domain conflicts with the old set and with the new one */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 1, "udp 0.0.0.0:53 dev=2 uid=2", 0, &c),
+			DDEMUX_DENY);
+	KUNIT_EXPECT_EQ(test, c.holder.dev, 2);
+	KUNIT_EXPECT_FALSE(test, c.holder_pending);
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 1, "udp 0.0.0.0:53 dev=3 uid=2", 0, &c),
+			DDEMUX_DENY);
+	KUNIT_EXPECT_EQ(test, c.holder.dev, 3);
+	KUNIT_EXPECT_TRUE(test, c.holder_pending);
+	KUNIT_EXPECT_EQ(test, c.holder_pid, 7);
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 1, "udp 10.0.0.1:53 uid=2", 0, &c),
+			DDEMUX_DENY);
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 1, "udp 0.0.0.0:53 dev=6 uid=2", 0, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 4);
+
+	/* the socket's claims never meet its own entries, under either key */
+	KUNIT_EXPECT_EQ(test, claim_key(test, reg, resv, "udp 0.0.0.0:53 dev=2 uid=3",
+					DDEMUX_CLAIM_PENDING, &enforce_uid, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 0, "udp 0.0.0.0:53 dev=2 uid=4", 0, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 0, "udp 0.0.0.0:53 dev=2 uid=1", 0, &c),
+			DDEMUX_ALLOW);
+	/* ...but meet every other socket's */
+	KUNIT_EXPECT_EQ(test, claim_key(test, reg, resv, "udp 0.0.0.0:53 dev=6 uid=1",
+					DDEMUX_CLAIM_PENDING, &enforce_uid, &c),
+			DDEMUX_DENY);
+	KUNIT_EXPECT_TRUE(test, uid_eq(c.holder.dom.uid, KUIDT_INIT(2)));
+	KUNIT_ASSERT_TRUE(test, ddemux_reg_get(reg, resv, &got, NULL));
+	KUNIT_EXPECT_EQ(test, got.dev, 2);
+	/* and another socket's reservation key is not this one's */
+	KUNIT_EXPECT_EQ(test, claim_key(test, reg, ddemux_resv_key(OWNER(1)),
+					"udp 0.0.0.0:53 dev=2 uid=2", DDEMUX_CLAIM_PENDING,
+					&enforce_uid, &c),
+			DDEMUX_DENY);
+
+	/* the change made: the new set under the socket, the reservation gone */
+	KUNIT_EXPECT_EQ(test, claim_key(test, reg, resv, "udp 0.0.0.0:53 dev=3 uid=1",
+					DDEMUX_CLAIM_PENDING, &enforce_uid, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_EQ(test, claim_key(test, reg, OWNER(0), "udp 0.0.0.0:53 dev=3 uid=1",
+					0, NULL, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, resv));
+	KUNIT_EXPECT_FALSE(test, ddemux_reg_release(reg, resv));
+	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 3);
+	KUNIT_ASSERT_TRUE(test, ddemux_reg_get(reg, OWNER(0), &got, &pending));
+	KUNIT_EXPECT_EQ(test, got.dev, 3);
+	KUNIT_EXPECT_FALSE(test, pending);
+	KUNIT_EXPECT_FALSE(test, ddemux_reg_get(reg, resv, &got, NULL));
+	/* the old device is free for another domain, the new one is not */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 2, "udp 0.0.0.0:53 dev=2 uid=2", 0, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 3, "udp 0.0.0.0:53 dev=3 uid=2", 0, &c),
+			DDEMUX_DENY);
+
+	/* a change the kernel refused: the reservation dropped, the set kept */
+	KUNIT_EXPECT_EQ(test, claim_key(test, reg, resv, "udp 0.0.0.0:53 dev=7 uid=1",
+					DDEMUX_CLAIM_PENDING, &enforce_uid, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, resv));
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 3, "udp 0.0.0.0:53 dev=7 uid=2", 0, &c),
+			DDEMUX_ALLOW);
+	KUNIT_ASSERT_TRUE(test, ddemux_reg_get(reg, OWNER(0), &got, NULL));
+	KUNIT_EXPECT_EQ(test, got.dev, 3);
+	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 5);
+
+	/* a reservation on another port, released with the socket */
+	KUNIT_EXPECT_EQ(test, claim_key(test, reg, resv, "udp 0.0.0.0:54 dev=3 uid=1",
+					DDEMUX_CLAIM_PENDING, &enforce_uid, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_port_used(reg, DDEMUX_UDP, 54));
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(0)));
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, resv));
+	KUNIT_EXPECT_FALSE(test, ddemux_reg_port_used(reg, DDEMUX_UDP, 54));
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 4, "udp 0.0.0.0:54 uid=2", 0, &c),
+			DDEMUX_ALLOW);
+	ddemux_reg_destroy(reg);
+}
+
+/*
+ * The load-time walk records a socket only if no hook did first
+ * (DDEMUX_CLAIM_IF_ABSENT), and its undo removes only what no claim has
+ * touched since.
+ */
+static void test_if_absent(struct kunit *test)
+{
+	const unsigned int adopt = DDEMUX_CLAIM_IF_ABSENT | DDEMUX_CLAIM_FORCE;
+	struct ddemux_registry *reg = new_reg(test, 100);
+	struct ddemux_conflict c;
+	struct ddemux_aset got;
+
+	/* adopted, then undone */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 0, "udp 0.0.0.0:53 uid=1", adopt, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_FALSE(test, c.present);
+	KUNIT_EXPECT_FALSE(test, c.unrecorded);
+	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 1);
+	/* a second adoption finds it and changes nothing */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 0, "udp 10.0.0.1:53 uid=1", adopt, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_TRUE(test, c.present);
+	KUNIT_ASSERT_TRUE(test, ddemux_reg_get(reg, OWNER(0), &got, NULL));
+	KUNIT_EXPECT_TRUE(test, ipv6_addr_any(&got.laddr));
+	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 1);
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_release_adopted(reg, OWNER(0)));
+	KUNIT_EXPECT_FALSE(test, ddemux_reg_release_adopted(reg, OWNER(0)));
+	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 0);
+
+	/* a hook recorded it first: present, and not the walk's to undo */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 1, "udp 0.0.0.0:53 uid=1", 0, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 1, "udp 0.0.0.0:53 uid=1", adopt, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_TRUE(test, c.present);
+	KUNIT_EXPECT_FALSE(test, ddemux_reg_release_adopted(reg, OWNER(1)));
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_get(reg, OWNER(1), &got, NULL));
+
+	/* adopted, then claimed again identically: no longer adopted */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 2, "udp 10.0.0.2:53 uid=1", adopt, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_FALSE(test, c.present);
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 2, "udp 10.0.0.2:53 uid=1", 0, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_FALSE(test, ddemux_reg_release_adopted(reg, OWNER(2)));
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_get(reg, OWNER(2), &got, NULL));
+
+	/* adopted, then replaced by a hook: the hook's set stays */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 3, "udp 10.0.0.3:53 uid=1", adopt, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 3, "udp 10.0.0.3:53 10.0.0.9:99 uid=1",
+				    0, &c), DDEMUX_ALLOW);
+	KUNIT_EXPECT_FALSE(test, ddemux_reg_release_adopted(reg, OWNER(3)));
+	KUNIT_ASSERT_TRUE(test, ddemux_reg_get(reg, OWNER(3), &got, NULL));
+	KUNIT_EXPECT_EQ(test, got.rport, 99);
+
+	/* ...also on another port, and a forced claim counts as a claim */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 4, "udp 10.0.0.4:53 uid=1", adopt, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 4, "udp 10.0.0.4:54 uid=1",
+				    DDEMUX_CLAIM_FORCE, &c), DDEMUX_ALLOW);
+	KUNIT_EXPECT_FALSE(test, ddemux_reg_release_adopted(reg, OWNER(4)));
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_port_used(reg, DDEMUX_UDP, 54));
+
+	/* sets that overlap another domain's at load are recorded both */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 6, "udp 0.0.0.0:53 uid=2", adopt, &c),
+			DDEMUX_DENY);
+	KUNIT_EXPECT_FALSE(test, c.present);
+	KUNIT_EXPECT_EQ(test, c.reason, DDEMUX_R_CROSS_DOMAIN);
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_get(reg, OWNER(6), &got, NULL));
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_release_adopted(reg, OWNER(6)));
+	/* without DDEMUX_CLAIM_FORCE, a refused adoption records nothing */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 6, "udp 0.0.0.0:53 uid=2",
+				    DDEMUX_CLAIM_IF_ABSENT, &c), DDEMUX_DENY);
+	KUNIT_EXPECT_FALSE(test, c.present);
+	KUNIT_EXPECT_FALSE(test, ddemux_reg_get(reg, OWNER(6), &got, NULL));
+
+	/* an owner the registry never saw */
+	KUNIT_EXPECT_FALSE(test, ddemux_reg_release_adopted(reg, OWNER(9)));
+	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 4);
+	ddemux_reg_destroy(reg);
+	/* and a dead registry adopts nothing */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 7, "udp 0.0.0.0:55 uid=1", adopt, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_FALSE(test, c.present);
+	KUNIT_EXPECT_FALSE(test, ddemux_reg_release_adopted(reg, OWNER(7)));
+}
+
 static void test_release(struct kunit *test)
 {
 	struct ddemux_registry *reg = new_reg(test, 100);
@@ -232,7 +450,7 @@ static void test_bound(struct kunit *test)
 	claim(test, reg, 2, "udp 0.0.0.0:3 uid=1", 0, &c);
 	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 3);
 
-	/* full: allowed (documented fail-open), not recorded, counted */
+	/* full: not recorded, counted, and said so: ddemux_judge() refuses it */
 	KUNIT_EXPECT_EQ(test, claim(test, reg, 3, "udp 0.0.0.0:4 uid=1", 0, &c),
 			DDEMUX_ALLOW);
 	KUNIT_EXPECT_TRUE(test, c.unrecorded);
@@ -331,11 +549,13 @@ static void test_destroyed(struct kunit *test)
 
 	claim(test, reg, 0, "udp 0.0.0.0:53 uid=1", 0, &c);
 	ddemux_reg_destroy(reg);
-	/* late events after netns teardown are harmless no-ops */
+	/* late events after netns teardown are harmless no-ops: nothing is
+	 * recorded, and nothing refused (the namespace is going away)
+	 */
 	KUNIT_EXPECT_FALSE(test, ddemux_reg_release(reg, OWNER(0)));
 	KUNIT_EXPECT_EQ(test, claim(test, reg, 1, "udp 0.0.0.0:53 uid=2", 0, &c),
 			DDEMUX_ALLOW);
-	KUNIT_EXPECT_TRUE(test, c.unrecorded);
+	KUNIT_EXPECT_FALSE(test, c.unrecorded);
 	KUNIT_EXPECT_FALSE(test, ddemux_reg_get(reg, OWNER(0), &found, NULL));
 	ddemux_reply_of(&pkt, &reply);
 	KUNIT_EXPECT_FALSE(test, ddemux_reg_find_other(reg, &reply, &d2,
@@ -551,6 +771,8 @@ static struct kunit_case ddemux_table_cases[] = {
 	KUNIT_CASE(test_pending),
 	KUNIT_CASE(test_replace),
 	KUNIT_CASE(test_release),
+	KUNIT_CASE(test_reservation),
+	KUNIT_CASE(test_if_absent),
 	KUNIT_CASE(test_modes),
 	KUNIT_CASE(test_bound),
 	KUNIT_CASE(test_find_other),

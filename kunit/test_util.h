@@ -9,11 +9,22 @@
  *           [::ffff:10.0.0.1]
  *   REMOTE  the same; PORT may be * (any)
  *   OPTION  v6only, ra (SO_REUSEADDR), rp (SO_REUSEPORT), listen,
- *           dev=N, uid=N, cg=N
+ *           dev=N, mdev=N (the VRF that device N is or is enslaved to),
+ *           l3any (the protocol's l3mdev_accept sysctl is on), group (the
+ *           hooks found a subnet broadcast address), uid=N, cg=N
  * Packet: PROTO SRC:PORT > DST:PORT
+ * Received packet address (tu_paddr()): the same, then dev=N (the
+ *           kernel's dif, 0: unknown) and sdif=N (the VRF slave it
+ *           arrived on); the local address is DST.
  *
- * Sets go through ddemux_aset_set_local()/_remote() exactly as the hooks
- * build them from socket fields, so the tables test that path too.
+ * Sets are built as ddemux_sk_aset() builds them from socket fields:
+ * ddemux_aset_set_local()/_remote(), an ICMPv6 echo socket v6only
+ * whatever IPV6_V6ONLY says, DDEMUX_GROUP for a subnet broadcast, the
+ * device part as ddemux_aset_set_dev() (an unbound set gets DDEMUX_L3ANY
+ * when l3mdev_accept is on, always for ping; a bound one never), then
+ * ddemux_aset_normalise(); so the tables test that path too.  The
+ * device numbers the tables use: 2 and 3 ordinary devices, 10 a VRF
+ * with slaves 11 and 12, 20 another VRF with slave 21.
  */
 #ifndef _DDEMUX_KUNIT_TEST_UTIL_H
 #define _DDEMUX_KUNIT_TEST_UTIL_H
@@ -112,7 +123,7 @@ static inline struct ddemux_aset tu_set(struct kunit *test, const char *desc)
 {
 	struct ddemux_aset s = { };
 	struct tu_addr local, remote = { };
-	bool v6only = false, have_remote = false;
+	bool v6only = false, have_remote = false, l3any = false, group = false;
 	unsigned long long v;
 	const char *p = desc, *t;
 	size_t n;
@@ -139,8 +150,14 @@ static inline struct ddemux_aset tu_set(struct kunit *test, const char *desc)
 			s.flags |= DDEMUX_REUSEPORT;
 		} else if (n == 6 && !strncmp(t, "listen", 6)) {
 			s.state = DDEMUX_LISTEN;
+		} else if (n == 5 && !strncmp(t, "l3any", 5)) {
+			l3any = true;
+		} else if (n == 5 && !strncmp(t, "group", 5)) {
+			group = true;
 		} else if (tu_opt(t, n, "dev", &v)) {
 			s.dev = v;
+		} else if (tu_opt(t, n, "mdev", &v)) {
+			s.mdev = v;
 		} else if (tu_opt(t, n, "uid", &v)) {
 			s.dom.uid = KUIDT_INIT((uid_t)v);
 		} else if (tu_opt(t, n, "cg", &v)) {
@@ -150,8 +167,13 @@ static inline struct ddemux_aset tu_set(struct kunit *test, const char *desc)
 		}
 	}
 
+	KUNIT_ASSERT_TRUE_MSG(test, s.dev || !s.mdev, "mdev without dev: %s",
+			      desc);
 	s.proto = proto;
 	s.lport = local.port;
+	/* ping_lookup() matches the family: ICMPv6 echo is IPv6 only */
+	if (proto == DDEMUX_PING && local.family == AF_INET6)
+		v6only = true;
 	ddemux_aset_set_local(&s, local.family, local.v4, &local.v6, v6only);
 	if (have_remote) {
 		KUNIT_ASSERT_EQ_MSG(test, remote.family, local.family,
@@ -160,6 +182,11 @@ static inline struct ddemux_aset tu_set(struct kunit *test, const char *desc)
 				       &remote.v6, remote.port);
 		s.state = DDEMUX_CONNECTED;
 	}
+	if (group)
+		s.flags |= DDEMUX_GROUP;
+	/* ping_lookup() ignores l3mdev_accept: as if it were on */
+	if (!s.dev && (l3any || proto == DDEMUX_PING))
+		s.flags |= DDEMUX_L3ANY;
 	ddemux_aset_normalise(&s);
 	return s;
 }
@@ -197,6 +224,51 @@ static inline struct ddemux_pkt tu_pkt(struct kunit *test, const char *desc)
 	pkt.sport = src.port;
 	pkt.dport = dst.port;
 	return pkt;
+}
+
+/* Parse "PROTO SRC:PORT > DST:PORT [dev=N] [sdif=N]", as received. */
+static inline struct ddemux_paddr tu_paddr(struct kunit *test,
+					   const char *desc)
+{
+	struct ddemux_paddr pa = { };
+	struct tu_addr src, dst;
+	unsigned long long v;
+	const char *p = desc, *t;
+	size_t n;
+	int proto;
+
+	KUNIT_ASSERT_TRUE_MSG(test, tu_word(&p, &t, &n), "empty: %s", desc);
+	proto = tu_proto(t, n);
+	KUNIT_ASSERT_GE_MSG(test, proto, 0, "bad protocol: %s", desc);
+	KUNIT_ASSERT_TRUE(test, tu_word(&p, &t, &n));
+	KUNIT_ASSERT_EQ_MSG(test, tu_parse_addr(t, n, &src), 0, "src: %s", desc);
+	KUNIT_ASSERT_TRUE(test, tu_word(&p, &t, &n));
+	KUNIT_ASSERT_TRUE_MSG(test, n == 1 && *t == '>', "no '>': %s", desc);
+	KUNIT_ASSERT_TRUE(test, tu_word(&p, &t, &n));
+	KUNIT_ASSERT_EQ_MSG(test, tu_parse_addr(t, n, &dst), 0, "dst: %s", desc);
+	KUNIT_ASSERT_EQ(test, src.family, dst.family);
+	while (tu_word(&p, &t, &n)) {
+		if (tu_opt(t, n, "dev", &v))
+			pa.dev = v;
+		else if (tu_opt(t, n, "sdif", &v))
+			pa.sdif = v;
+		else
+			KUNIT_FAIL_AND_ABORT(test, "bad option in: %s", desc);
+	}
+
+	pa.proto = proto;
+	if (src.family == AF_INET) {
+		pa.fam = DDEMUX_FAM_V4;
+		ddemux_addr_set_v4(&pa.raddr, src.v4);
+		ddemux_addr_set_v4(&pa.laddr, dst.v4);
+	} else {
+		pa.fam = DDEMUX_FAM_V6;
+		pa.raddr = src.v6;
+		pa.laddr = dst.v6;
+	}
+	pa.rport = proto == DDEMUX_PING ? 0 : src.port;
+	pa.lport = dst.port;
+	return pa;
 }
 
 #endif /* _DDEMUX_KUNIT_TEST_UTIL_H */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Userspace shim for <net/ipv6.h>: the four address helpers
- * ddemux_policy.c uses, copied in substance from the kernel
+ * Userspace shim for <net/ipv6.h>: the address helpers ddemux_policy.c
+ * uses, copied in substance from the kernel
  * (include/net/ipv6.h), plus cpu_to_be32() from <asm/byteorder.h> that
  * they need.  Addresses are struct in6_addr in the kernel's layout
  * (<linux/in6.h> shim).
@@ -41,6 +41,13 @@ static inline bool ipv6_addr_v4mapped(const struct in6_addr *a)
 {
 	return ((unsigned long)(a->s6_addr32[0] | a->s6_addr32[1]) |
 		(unsigned long)(a->s6_addr32[2] ^ cpu_to_be32(0x0000ffff))) == 0UL;
+}
+
+/* ff00::/8 */
+static inline bool ipv6_addr_is_multicast(const struct in6_addr *addr)
+{
+	return (addr->s6_addr32[0] & cpu_to_be32(0xFF000000)) ==
+	       cpu_to_be32(0xFF000000);
 }
 
 static inline void ipv6_addr_set(struct in6_addr *addr, __be32 w1, __be32 w2,
