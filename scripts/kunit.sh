@@ -38,14 +38,26 @@ grep -q 'ddemux/' "$src/net/Makefile" ||
 		>>"$src/net/Makefile"
 
 # Copy, not link: an M= build leaves objects in the repo, and kbuild with
-# O= must not find them in the source tree.  cp -p keeps mtimes, so
-# unchanged files are not rebuilt.
+# O= must not find them in the source tree.  A file is copied only when
+# its content differs, and then gets a new mtime: unchanged files are not
+# rebuilt, and a changed one always is, even when the tree was last
+# filled from another checkout with newer timestamps.
 dst=$src/net/ddemux
-rm -rf "$dst"
 mkdir -p "$dst/kunit"
 cd "$DDEMUX_ROOT"
-cp -p Kbuild Kconfig VERSION ./*.c ./*.h "$dst/"
-cp -p kunit/*.c kunit/*.h kunit/.kunitconfig "$dst/kunit/"
+sync_to() {
+	local dir=$1 f
+	shift
+	for f; do
+		cmp -s "$f" "$dir/$(basename "$f")" || cp "$f" "$dir/"
+	done
+}
+sync_to "$dst" Kbuild Kconfig VERSION ./*.c ./*.h
+sync_to "$dst/kunit" kunit/*.c kunit/*.h kunit/.kunitconfig
+# and nothing that is no longer in the tree
+for f in "$dst"/*.[ch] "$dst"/kunit/*.[ch]; do
+	[[ -e ${f#"$dst"/} ]] || rm -f "$f"
+done
 
 cd "$src"
 log "kunit.py run (UML, linux-source-$SERIES), build dir $build"
