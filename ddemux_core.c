@@ -20,6 +20,7 @@
 #include <net/inet_sock.h>
 #include <net/ipv6.h>
 #include <net/tcp_states.h>
+#include <net/l3mdev.h>
 
 #include "ddemux_core.h"
 
@@ -117,31 +118,84 @@ void ddemux_sk_domain(struct sock *sk, struct ddemux_domain *dom)
 	dom->cgid = sk_cgroup_id(sk);
 }
 
+/* Does an unbound socket of @proto receive what arrives on a VRF's slaves? */
+static bool l3mdev_accept(const struct net *net, int proto)
+{
+#if IS_ENABLED(CONFIG_NET_L3_MASTER_DEV)
+	switch (proto) {
+	case DDEMUX_TCP:
+		return READ_ONCE(net->ipv4.sysctl_tcp_l3mdev_accept);
+	case DDEMUX_PING:
+		return true;	/* ping_lookup() ignores l3mdev_accept */
+	default:
+		return READ_ONCE(net->ipv4.sysctl_udp_l3mdev_accept);
+	}
+#else
+	return false;
+#endif
+}
+
 /**
- * ddemux_sk_aset - the address set a socket has, read from its fields
+ * ddemux_aset_set_dev - the device part of a set
+ * @net: the namespace of the socket
+ * @proto: its &enum ddemux_proto
+ * @s: the set
+ * @ifindex: the bound device, 0 for none
+ *
+ * As inet_bound_dev_eq() matches it: a device (and the VRF it is, or is
+ * enslaved to), or none, with the protocol's sysctl l3mdev_accept.
+ */
+void ddemux_aset_set_dev(struct net *net, int proto, struct ddemux_aset *s,
+			 int ifindex)
+{
+	s->dev = ifindex;
+	s->mdev = ifindex ? l3mdev_master_ifindex_by_index(net, ifindex) : 0;
+	s->flags &= ~DDEMUX_L3ANY;
+	if (!ifindex && l3mdev_accept(net, proto))
+		s->flags |= DDEMUX_L3ANY;
+}
+
+/**
+ * ddemux_sk_aset_without - the address set a socket has, or would have
  * @sk: the socket
  * @proto: its &enum ddemux_proto
  * @lport: its port (inet_num, or the one it is about to get)
+ * @drop: %DDEMUX_DROP_PEER, _ADDR, _DEV: the set as it would be once
+ *	the kernel has cleared these (a disconnect), 0 for the set it has
  * @s: out
- * @with_domain: also fill in the owner domain (takes sk_callback_lock)
+ *
+ * As the kernel demultiplexes on the socket's fields: a TCP socket that
+ * is neither closed nor listening has its peer, a datagram socket when
+ * connected; an ICMPv6 echo socket receives ICMPv6 alone, whatever
+ * IPV6_V6ONLY says (ping_lookup() matches the family); the device as
+ * ddemux_aset_set_dev() says.  An IPv4 socket bound to a multicast or
+ * broadcast address has inet_saddr 0 until it connects (inet_bind()
+ * leaves the source to the device): %DDEMUX_GROUP, for a subnet
+ * broadcast too.  Takes sk_callback_lock for the owner's domain.
  */
-void ddemux_sk_aset(struct sock *sk, int proto, u16 lport,
-		    struct ddemux_aset *s, bool with_domain)
+void ddemux_sk_aset_without(struct sock *sk, int proto, u16 lport,
+			    unsigned int drop, struct ddemux_aset *s)
 {
 	int state = READ_ONCE(sk->sk_state);
-	bool connected;
+	bool connected, v6only;
+	__be32 v4 = 0;
 
 	memset(s, 0, sizeof(*s));
 	s->proto = proto;
 	s->lport = lport;
-	s->dev = READ_ONCE(sk->sk_bound_dev_if);
-	ddemux_aset_set_local(s, sk->sk_family, sk->sk_rcv_saddr,
-			      &sk->sk_v6_rcv_saddr, ipv6_only_sock(sk));
+	v6only = ipv6_only_sock(sk) || proto == DDEMUX_PING;
+	if (!(drop & DDEMUX_DROP_ADDR))
+		v4 = READ_ONCE(sk->sk_rcv_saddr);
+	ddemux_aset_set_local(s, sk->sk_family, v4,
+			      drop & DDEMUX_DROP_ADDR ? &in6addr_any :
+			      &sk->sk_v6_rcv_saddr, v6only);
 
 	if (proto == DDEMUX_TCP)
 		connected = state != TCP_CLOSE && state != TCP_LISTEN;
 	else
 		connected = state == TCP_ESTABLISHED;
+	if (drop & DDEMUX_DROP_PEER)
+		connected = false;
 	if (connected) {
 		ddemux_aset_set_remote(s, sk->sk_family, sk->sk_daddr,
 				       &sk->sk_v6_daddr,
@@ -150,16 +204,38 @@ void ddemux_sk_aset(struct sock *sk, int proto, u16 lport,
 	} else if (proto == DDEMUX_TCP && state == TCP_LISTEN) {
 		s->state = DDEMUX_LISTEN;
 	}
+	if (!connected && sk->sk_family == AF_INET && v4 &&
+	    !READ_ONCE(inet_sk(sk)->inet_saddr))
+		s->flags |= DDEMUX_GROUP;
 
+	ddemux_aset_set_dev(sock_net(sk), proto, s,
+			    drop & DDEMUX_DROP_DEV ? 0 :
+			    READ_ONCE(sk->sk_bound_dev_if));
 	if (sk->sk_reuse)
 		s->flags |= DDEMUX_REUSEADDR;
 	if (sk->sk_reuseport)
 		s->flags |= DDEMUX_REUSEPORT;
 	if (sk->sk_kern_sock)
 		s->flags |= DDEMUX_KERNEL;
-	if (with_domain)
-		ddemux_sk_domain(sk, &s->dom);
+	ddemux_sk_domain(sk, &s->dom);
 	ddemux_aset_normalise(s);
+}
+
+/* The address set @sk has, with its port @lport (see above). */
+void ddemux_sk_aset(struct sock *sk, int proto, u16 lport,
+		    struct ddemux_aset *s)
+{
+	ddemux_sk_aset_without(sk, proto, lport, 0, s);
+}
+
+/*
+ * The port (echo ident) @sk holds now, 0 if none: the kernel clears
+ * inet_num whenever it gives a port back (inet_put_port(),
+ * udp_lib_unhash(), ping_unhash()).
+ */
+u16 ddemux_sk_port(const struct sock *sk)
+{
+	return READ_ONCE(inet_sk(sk)->inet_num);
 }
 
 /* ---- reports --------------------------------------------------------- */
@@ -369,23 +445,59 @@ void ddemux_report_egress(struct net *net, enum ddemux_verdict v,
 	report_audit_end(ab, comm);
 }
 
+/*
+ * A claim the registry could not record: at max_entries, or out of
+ * memory.  Allowing it would leave the socket unprotected and invisible
+ * to everybody else's claims, so it is refused (enforce mode), or
+ * reported (audit).
+ */
+static void report_unrecorded(struct net *net, const char *op,
+			      enum ddemux_verdict v, const struct ddemux_aset *set,
+			      struct ddemux_registry *reg)
+{
+	char comm[TASK_COMM_LEN], mine[128];
+	const char *what = v == DDEMUX_DENY ? "deny" : "audit";
+	struct audit_buffer *ab;
+
+	if (!report_begin(net, &comm))
+		return;
+	ddemux_aset_format(set, mine, sizeof(mine));
+	pr_notice("%s %s netns=%u reason=registry-full pid=%u comm=%s uid=%u cgroup=%llu set=\"%s\" entries=%u max=%u\n",
+		  what, op, net->ns.inum, current_pid(), comm,
+		  from_kuid_munged(&init_user_ns, set->dom.uid), set->dom.cgid,
+		  mine, ddemux_reg_count(reg), reg->max);
+	ab = report_audit_start();
+	if (!ab)
+		return;
+	audit_log_format(ab, "op=ddemux_%s verdict=%s netns=%u reason=registry-full",
+			 op, what, net->ns.inum);
+	audit_log_format(ab, " sock_uid=%u sock_cgroup=%llu set=\"%s\"",
+			 from_kuid_munged(&init_user_ns, set->dom.uid),
+			 set->dom.cgid, mine);
+	report_audit_end(ab, comm);
+}
+
 /* ---- judgment -------------------------------------------------------- */
 
 /**
- * ddemux_judge - decide a port claim, record it, count and report
+ * ddemux_judge - decide a claim, record it, count and report
  * @dn: the namespace's state
  * @net: the namespace
- * @owner: the socket
- * @set: its address set
+ * @owner: the socket, or the key of its reservation (ddemux_resv_key())
+ * @set: the address set claimed
  * @flags: DDEMUX_CLAIM_*
  * @op: what the socket is doing, for the report
  *
- * Returns the verdict; on DENY nothing was recorded.
+ * Returns 0 when the set is recorded (allowed, audited or shared), or
+ * the error the claim fails with, nothing recorded: -EADDRINUSE for an
+ * overlap with another domain's set; -ENOBUFS for a set the registry
+ * cannot record (full, or out of memory), refused in enforce mode and
+ * reported in audit mode, since an unrecorded socket would be protected
+ * from nobody, and nobody from it.
  */
-enum ddemux_verdict ddemux_judge(struct ddemux_net *dn, struct net *net,
-				 const void *owner,
-				 const struct ddemux_aset *set,
-				 unsigned int flags, const char *op)
+int ddemux_judge(struct ddemux_net *dn, struct net *net, const void *owner,
+		 const struct ddemux_aset *set, unsigned int flags,
+		 const char *op)
 {
 	struct ddemux_policy pol;
 	struct ddemux_conflict c;
@@ -398,30 +510,42 @@ enum ddemux_verdict ddemux_judge(struct ddemux_net *dn, struct net *net,
 	rcu_read_unlock();
 
 	ddemux_count(dn, DDEMUX_ST_BINDS_CHECKED);
+	if (c.unrecorded && v != DDEMUX_DENY && pol.mode != DDEMUX_MODE_OFF) {
+		if (pol.mode == DDEMUX_MODE_ENFORCE) {
+			ddemux_count(dn, DDEMUX_ST_BINDS_VETOED);
+			report_unrecorded(net, op, DDEMUX_DENY, set, &dn->reg);
+			return -ENOBUFS;
+		}
+		report_unrecorded(net, op, DDEMUX_AUDIT, set, &dn->reg);
+		return 0;
+	}
 	if (v == DDEMUX_DENY) {
 		ddemux_count(dn, DDEMUX_ST_BINDS_VETOED);
 		ddemux_report(net, op, v, set, &c);
-	} else if (v == DDEMUX_AUDIT) {
+		return -EADDRINUSE;
+	}
+	if (v == DDEMUX_AUDIT) {
 		ddemux_count(dn, DDEMUX_ST_BINDS_AUDITED);
 		ddemux_report(net, op, v, set, &c);
 	} else if (c.reason == DDEMUX_R_SHARED) {
 		ddemux_count(dn, DDEMUX_ST_BINDS_SHARED);
 	}
-	return v;
+	return 0;
 }
 
 /**
- * ddemux_learn - record a change the kernel has already made
+ * ddemux_learn - record a set the kernel has already given a socket
  * @dn: the namespace's state
  * @net: the namespace
  * @owner: the socket
  * @set: its new address set
  * @op: the change, for the report
  *
- * For changes that cannot be refused (connect, disconnect, device
- * binding, accepted children, sockets found at load): the set is
- * recorded whatever the verdict.  If it overlaps another domain's set
- * under enforce or audit mode, that is counted and reported.
+ * For what was not judged before it took effect, and could not be: the
+ * set is recorded whatever the verdict.  Every caller is one that cannot
+ * overlap another domain's set (see Documentation/hooks.rst); if it does
+ * all the same, under enforce or audit mode, that is the fail-open
+ * counter overlaps_observed, and a report.
  */
 void ddemux_learn(struct ddemux_net *dn, struct net *net, const void *owner,
 		  const struct ddemux_aset *set, const char *op)
@@ -439,6 +563,274 @@ void ddemux_learn(struct ddemux_net *dn, struct net *net, const void *owner,
 		ddemux_count(dn, DDEMUX_ST_OVERLAPS_OBSERVED);
 		ddemux_report(net, op, DDEMUX_ALLOW, set, &c);
 	}
+}
+
+/*
+ * The kernel's mark of an IPv4 socket bound to a broadcast address lasts
+ * until it connects (ddemux_sk_aset_without()); a set that keeps the
+ * local address of one marked keeps the mark.
+ */
+static void keep_group(struct ddemux_aset *now, const struct ddemux_aset *old)
+{
+	if ((old->flags & DDEMUX_GROUP) &&
+	    ipv6_addr_equal(&now->laddr, &old->laddr))
+		now->flags |= DDEMUX_GROUP;
+}
+
+/* Record @set for @owner without judging it: it is within a judged one. */
+static void record(struct ddemux_net *dn, const void *owner,
+		   const struct ddemux_aset *set)
+{
+	struct ddemux_conflict c;
+
+	ddemux_reg_claim(&dn->reg, owner, set, current_pid(), 0, NULL, &c);
+}
+
+/**
+ * ddemux_learn_child - an accepted TCP child joins its listener's port
+ * @dn: the namespace's state
+ * @listener: the listening socket
+ * @child: the new socket, with its 4-tuple
+ *
+ * The child belongs to its listener's domain (what it receives was the
+ * listener's to receive), and its set lies inside the listener's: it is
+ * recorded without a judgment.  Softirq.
+ */
+void ddemux_learn_child(struct ddemux_net *dn, const struct sock *listener,
+			struct sock *child)
+{
+	struct ddemux_aset set, lset;
+
+	ddemux_sk_aset(child, DDEMUX_TCP, ddemux_sk_port(child), &set);
+	if (ddemux_reg_get(&dn->reg, listener, &lset, NULL))
+		set.dom = lset.dom;
+	set.flags |= DDEMUX_CHILD;
+	record(dn, child, &set);
+}
+
+/**
+ * ddemux_relearn - record the set a socket has after the kernel changed it
+ * @dn: the namespace's state
+ * @sk: the socket
+ * @proto: its &enum ddemux_proto
+ * @op: the change, for a report
+ *
+ * For a change the kernel makes on its own and that cannot be refused: a
+ * TCP socket that closes (a reset, a timeout) and keeps the port it was
+ * bound to goes from its 4-tuple back to the bound set on that address
+ * and port.  That cannot overlap another domain's set: such a set would
+ * have overlapped the bound set this socket claimed first.  An accepted
+ * child keeps its listener's domain.  Any context.
+ */
+void ddemux_relearn(struct ddemux_net *dn, struct sock *sk, int proto,
+		    const char *op)
+{
+	u16 port = ddemux_sk_port(sk);
+	struct ddemux_aset now, old;
+	bool had;
+
+	if (!port) {
+		ddemux_forget(dn, sk);
+		return;
+	}
+	had = ddemux_reg_get(&dn->reg, sk, &old, NULL);
+	ddemux_sk_aset(sk, proto, port, &now);
+	if (had)
+		keep_group(&now, &old);
+	if (had && (old.flags & DDEMUX_CHILD)) {
+		now.dom = old.dom;
+		now.flags |= DDEMUX_CHILD;
+	}
+	if (had && ddemux_aset_within(&now, &old))
+		record(dn, sk, &now);
+	else
+		ddemux_learn(dn, sock_net(sk), sk, &now, op);
+}
+
+/* @sk holds no set any more, nor a reservation. */
+void ddemux_forget(struct ddemux_net *dn, const struct sock *sk)
+{
+	ddemux_reg_release(&dn->reg, sk);
+	ddemux_reg_release(&dn->reg, ddemux_resv_key(sk));
+}
+
+/* ---- the load gate --------------------------------------------------- */
+
+/* Namespaces set up from now on start syncing (module load); see below. */
+static bool loading;
+
+void ddemux_core_loading(bool on)
+{
+	WRITE_ONCE(loading, on);
+}
+
+/* May the current context sleep?  False where it cannot be known. */
+static bool may_sleep(void)
+{
+	if (!IS_ENABLED(CONFIG_PREEMPT_COUNT))
+		return false;
+	return preemptible() && !rcu_preempt_depth();
+}
+
+/**
+ * ddemux_gate - wait until @dn's claims can be judged
+ * @dn: the namespace's state
+ *
+ * A namespace that exists when the module loads has sockets the registry
+ * does not hold yet; until the load-time walk has put every one of them
+ * there (ddemux_core_synced()), no claim in it can be judged.  A claim
+ * then waits, where it may sleep; where it may not (the bpf_bind()
+ * helper runs in an RCU read section) it is refused, which is counted
+ * in load_refused: closed for the claimant, never open for the others.
+ * The walk takes no socket lock, so a claimant that holds one cannot
+ * stall it.  Returns 0, -EADDRINUSE, or -EINTR for a fatal signal.
+ */
+int ddemux_gate(struct ddemux_net *dn)
+{
+	/* pairs with the release in ddemux_core_synced() */
+	if (likely(smp_load_acquire(&dn->synced)))
+		return 0;
+	if (!may_sleep()) {
+		ddemux_count(dn, DDEMUX_ST_LOAD_REFUSED);
+		return -EADDRINUSE;
+	}
+	return wait_for_completion_killable(&dn->sync_done) ? -EINTR : 0;
+}
+
+/* Every socket @dn had at load is in its registry: claims may go on. */
+void ddemux_core_synced(struct ddemux_net *dn)
+{
+	/* the walk's records are visible to whoever sees @synced */
+	smp_store_release(&dn->synced, true);
+	complete_all(&dn->sync_done);
+}
+
+/**
+ * ddemux_adopt - record a socket found by the load-time walk
+ * @dn: the namespace's state
+ * @sk: the socket, referenced
+ * @proto: its &enum ddemux_proto
+ * @port: the port the walk saw it hold
+ *
+ * The walk reads the socket without its lock, and the hooks are live:
+ * whatever a hook recorded for @sk is newer than this read and stays
+ * (%DDEMUX_CLAIM_IF_ABSENT); and if the kernel gave the port back
+ * between the walk's read and this record, the record is undone unless
+ * a hook has claimed it since (ddemux_reg_release_adopted()).  Sets of
+ * two domains that already overlap at load are recorded both, and
+ * counted in overlaps_at_load.  Returns -ENOMEM if the set could not be
+ * recorded.  Process context.
+ */
+int ddemux_adopt(struct ddemux_net *dn, struct sock *sk, int proto, u16 port)
+{
+	struct ddemux_policy pol;
+	struct ddemux_conflict c;
+	struct ddemux_aset set;
+	enum ddemux_verdict v;
+
+	ddemux_sk_aset(sk, proto, port, &set);
+	rcu_read_lock();
+	ddemux_policy_of(dn, &pol);
+	v = ddemux_reg_claim(&dn->reg, sk, &set, 0,
+			     DDEMUX_CLAIM_IF_ABSENT | DDEMUX_CLAIM_FORCE, &pol,
+			     &c);
+	rcu_read_unlock();
+	if (c.present)
+		return 0;
+	if (c.unrecorded)
+		return -ENOMEM;
+	ddemux_count(dn, DDEMUX_ST_ENUMERATED);
+	if (v != DDEMUX_ALLOW) {
+		ddemux_count(dn, DDEMUX_ST_OVERLAPS_AT_LOAD);
+		ddemux_report(dn->net, "enumerate", DDEMUX_ALLOW, &set, &c);
+	}
+	if (ddemux_sk_port(sk) != port)
+		ddemux_reg_release_adopted(&dn->reg, sk);
+	return 0;
+}
+
+/* ---- changes of a socket's set ----------------------------------------- */
+
+/**
+ * ddemux_move_begin - judge a change of @sk's address set before it is made
+ * @m: the change, filled in here
+ * @dn: the namespace's state
+ * @sk: the socket; its lock is held, or the caller serialises as the
+ *	kernel does for the change
+ * @proto: its &enum ddemux_proto
+ * @to: the set the change gives it, or a set that contains it (when the
+ *	kernel picks part of it, say a source address); NULL if the change
+ *	leaves it without a port
+ * @op: the change, for the report
+ *
+ * A change into a set within the one @sk holds cannot overlap anything
+ * the held one does not: it is not judged again.  Any other change is
+ * judged, and the new set reserved (pending) while the old stays
+ * recorded, so that neither can be claimed by another domain until
+ * ddemux_move_end().  Returns 0, or an error for the caller to return
+ * instead of making the change (ddemux_judge(), ddemux_gate()).
+ */
+int ddemux_move_begin(struct ddemux_move *m, struct ddemux_net *dn,
+		      struct sock *sk, int proto, const struct ddemux_aset *to,
+		      const char *op)
+{
+	int err;
+
+	m->dn = dn;
+	m->sk = sk;
+	m->proto = proto;
+	m->op = op;
+	m->key = NULL;
+	err = ddemux_gate(dn);
+	if (err)
+		return err;
+	m->had = ddemux_reg_get(&dn->reg, sk, &m->from, NULL);
+	if (!to)
+		return 0;
+	m->to = *to;
+	if (m->had)
+		keep_group(&m->to, &m->from);
+	if (m->had && ddemux_aset_within(to, &m->from))
+		return 0;
+	m->key = m->had ? ddemux_resv_key(sk) : sk;
+	err = ddemux_judge(dn, sock_net(sk), m->key, to, DDEMUX_CLAIM_PENDING,
+			   op);
+	if (err)
+		m->key = NULL;
+	return err;
+}
+
+/**
+ * ddemux_move_end - record what @m's socket holds after the change
+ * @m: the change, from ddemux_move_begin() (which returned 0)
+ *
+ * Whether the kernel made the change or refused it, the set the socket
+ * now holds is read from its fields and recorded, and the reservation
+ * dropped.  A set within what was judged or held before is recorded
+ * as it is; anything else (the kernel did what the hook did not expect)
+ * is learned, and an overlap then counts in overlaps_observed.
+ */
+void ddemux_move_end(struct ddemux_move *m)
+{
+	struct ddemux_net *dn = m->dn;
+	struct sock *sk = m->sk;
+	struct ddemux_aset now;
+	u16 port = ddemux_sk_port(sk);
+
+	if (!port) {
+		ddemux_forget(dn, sk);
+		return;
+	}
+	ddemux_sk_aset(sk, m->proto, port, &now);
+	if (m->had)
+		keep_group(&now, &m->from);
+	if ((m->key && ddemux_aset_within(&now, &m->to)) ||
+	    (m->had && ddemux_aset_within(&now, &m->from)))
+		record(dn, sk, &now);
+	else
+		ddemux_learn(dn, sock_net(sk), sk, &now, m->op);
+	if (m->key && m->key != sk)
+		ddemux_reg_release(&dn->reg, m->key);
 }
 
 /* ---- per-namespace life --------------------------------------------- */
@@ -492,6 +884,8 @@ int ddemux_core_init_net(struct net *net, struct ddemux_net *dn)
 
 	dn->net = net;
 	mutex_init(&dn->shares_lock);
+	init_completion(&dn->sync_done);
+	dn->synced = !READ_ONCE(loading);
 	err = ddemux_inherit(net, dn);
 	if (err)
 		return err;
@@ -520,12 +914,14 @@ void ddemux_core_publish(struct ddemux_net *dn)
 }
 
 /*
- * ddemux_net() finds nothing any more; the caller then waits until no
- * hook still holds @dn (ddemux_hooks_sync()).
+ * ddemux_net() finds nothing any more, and a claim waiting for the
+ * load-time walk goes on; the caller then waits until no hook still
+ * holds @dn (ddemux_hooks_sync()).
  */
 void ddemux_core_unpublish(struct ddemux_net *dn)
 {
 	WRITE_ONCE(dn->ready, false);
+	ddemux_core_synced(dn);
 }
 
 void ddemux_core_exit_net(struct ddemux_net *dn)

@@ -27,6 +27,7 @@
 #include <linux/percpu.h>
 #include <linux/mutex.h>
 #include <linux/list.h>
+#include <linux/completion.h>
 #include <net/net_namespace.h>
 #include <net/sock.h>
 
@@ -37,8 +38,11 @@ enum ddemux_stat {
 	DDEMUX_ST_BINDS_AUDITED,	/* would be refused; allowed (audit) */
 	DDEMUX_ST_BINDS_SHARED,		/* allowed by a share rule */
 	DDEMUX_ST_AUTOBIND_RETRIES,	/* kernel-chosen port taken back */
-	DDEMUX_ST_OVERLAPS_OBSERVED,	/* overlaps ddemux could not refuse */
+	DDEMUX_ST_OVERLAPS_OBSERVED,	/* fail-open: an overlap recorded */
 	DDEMUX_ST_ENUMERATED,		/* sockets registered at load */
+	DDEMUX_ST_OVERLAPS_AT_LOAD,	/* overlaps found among them */
+	DDEMUX_ST_LOAD_REFUSED,		/* claims refused while loading */
+	DDEMUX_ST_PORTS_REVOKED,	/* ports taken back: a widening refused */
 	DDEMUX_ST_LOG_SUPPRESSED,	/* reports lost to rate limiting */
 	DDEMUX_ST_EGRESS_CHECKED,	/* packets judged by rule 3 */
 	DDEMUX_ST_EGRESS_DROPPED,	/* dropped: reply to another domain */
@@ -66,6 +70,8 @@ struct ddemux_stats {
  * @egress_live: the egress hooks are registered; under RTNL
  * @egress_devs: the per-device egress hooks; under RTNL
  * @ready: set once everything above exists, cleared before teardown
+ * @synced: every socket the namespace had at load is in @reg
+ * @sync_done: completed with @synced (ddemux_gate())
  */
 struct ddemux_net {
 	struct ddemux_registry reg;
@@ -82,6 +88,8 @@ struct ddemux_net {
 	bool egress_live;
 	struct list_head egress_devs;
 	bool ready;
+	bool synced;
+	struct completion sync_done;
 };
 
 struct ddemux_net *ddemux_net(const struct net *net);
@@ -95,27 +103,70 @@ static inline void ddemux_count(struct ddemux_net *dn, enum ddemux_stat s)
 
 /* Module-wide fail-open accounting, shown in every namespace's stats. */
 struct ddemux_global_stats {
-	atomic_t hooks_missing;		/* optional hooks not installed */
 	atomic64_t rollback_failed;	/* a kernel-chosen port could not be undone */
 	atomic_t egress_hook_errors;	/* egress hooks that could not register */
 };
 
 extern struct ddemux_global_stats ddemux_gstats;
 
-enum ddemux_verdict ddemux_judge(struct ddemux_net *dn, struct net *net,
-				 const void *owner,
-				 const struct ddemux_aset *set,
-				 unsigned int flags, const char *op);
+int ddemux_judge(struct ddemux_net *dn, struct net *net, const void *owner,
+		 const struct ddemux_aset *set, unsigned int flags,
+		 const char *op);
 void ddemux_learn(struct ddemux_net *dn, struct net *net, const void *owner,
 		  const struct ddemux_aset *set, const char *op);
+void ddemux_learn_child(struct ddemux_net *dn, const struct sock *listener,
+			struct sock *child);
+void ddemux_relearn(struct ddemux_net *dn, struct sock *sk, int proto,
+		    const char *op);
+void ddemux_forget(struct ddemux_net *dn, const struct sock *sk);
+int ddemux_gate(struct ddemux_net *dn);
+int ddemux_adopt(struct ddemux_net *dn, struct sock *sk, int proto, u16 port);
+
+/**
+ * struct ddemux_move - a change of one socket's address set, in progress
+ * @dn: the namespace's state
+ * @sk: the socket
+ * @proto: its &enum ddemux_proto
+ * @op: the change, for reports
+ * @key: where the new set is reserved (the socket, or its reservation
+ *	key); NULL when nothing is
+ * @had: @from is the set the socket held before
+ * @from: that set
+ * @to: the set judged for the change
+ */
+struct ddemux_move {
+	struct ddemux_net *dn;
+	struct sock *sk;
+	int proto;
+	const char *op;
+	const void *key;
+	bool had;
+	struct ddemux_aset from;
+	struct ddemux_aset to;
+};
+
+int ddemux_move_begin(struct ddemux_move *m, struct ddemux_net *dn,
+		      struct sock *sk, int proto, const struct ddemux_aset *to,
+		      const char *op);
+void ddemux_move_end(struct ddemux_move *m);
 void ddemux_report(struct net *net, const char *op, enum ddemux_verdict v,
 		   const struct ddemux_aset *set,
 		   const struct ddemux_conflict *c);
 
 int ddemux_sk_proto(const struct sock *sk);
 void ddemux_sk_domain(struct sock *sk, struct ddemux_domain *dom);
+/* What ddemux_sk_aset_without() leaves out: what a disconnect clears. */
+#define DDEMUX_DROP_PEER	BIT(0)	/* the remote address and port */
+#define DDEMUX_DROP_ADDR	BIT(1)	/* the local address */
+#define DDEMUX_DROP_DEV		BIT(2)	/* the bound device */
+
 void ddemux_sk_aset(struct sock *sk, int proto, u16 lport,
-		    struct ddemux_aset *s, bool with_domain);
+		    struct ddemux_aset *s);
+void ddemux_sk_aset_without(struct sock *sk, int proto, u16 lport,
+			    unsigned int drop, struct ddemux_aset *s);
+void ddemux_aset_set_dev(struct net *net, int proto, struct ddemux_aset *s,
+			 int ifindex);
+u16 ddemux_sk_port(const struct sock *sk);
 
 void ddemux_report_egress(struct net *net, enum ddemux_verdict v,
 			  const char *via, const struct ddemux_domain *dom,
@@ -132,6 +183,8 @@ struct ddemux_defaults {
 };
 
 void ddemux_core_init(const struct ddemux_defaults *d);
+void ddemux_core_loading(bool on);
+void ddemux_core_synced(struct ddemux_net *dn);
 int ddemux_core_init_net(struct net *net, struct ddemux_net *dn);
 void ddemux_core_publish(struct ddemux_net *dn);
 void ddemux_core_unpublish(struct ddemux_net *dn);

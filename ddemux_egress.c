@@ -159,7 +159,8 @@ static bool reply_is_own(struct sock *sk, const struct ddemux_pkt *pkt)
 		.lport = READ_ONCE(inet_sk(sk)->inet_num),
 		.rport = ntohs(inet_sk(sk)->inet_dport),
 		.family = sk->sk_family,
-		.v6only = ipv6_only_sock(sk),
+		/* as ddemux_sk_aset(): ICMPv6 echo is IPv6 only */
+		.v6only = ipv6_only_sock(sk) || proto == DDEMUX_PING,
 		.proto = proto,
 	};
 

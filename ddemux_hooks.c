@@ -37,7 +37,10 @@
 #include <net/udp.h>
 #include <net/udplite.h>
 #include <net/ping.h>
+#include <linux/seq_file.h>
+#include <linux/seq_file_net.h>
 #include <net/tcp_states.h>
+#include <net/tcp.h>
 
 #include "ddemux_core.h"
 #include "ddemux_hooks.h"
@@ -55,6 +58,20 @@ DEFINE_STATIC_SRCU(ddemux_srcu);
 #define DDEMUX_AUTOBIND_TRIES	8
 
 /* ---- the wrappers --------------------------------------------------- */
+
+/*
+ * Every wrapper runs its body inside an SRCU read section, which is what
+ * lets ddemux_hooks_exit() wait for it.  A socket ddemux does not guard,
+ * or one in a namespace ddemux is not live in, goes straight to the
+ * original.
+ */
+
+/* @sk's namespace state if ddemux guards it (*@proto its protocol). */
+static struct ddemux_net *guarded(struct sock *sk, int *proto)
+{
+	*proto = ddemux_sk_proto(sk);
+	return *proto < 0 ? NULL : ddemux_net(sock_net(sk));
+}
 
 enum gp_kind { GP_TCP, GP_UDP, GP_PING };
 
@@ -100,80 +117,197 @@ static bool kind_matches(enum gp_kind k, int proto)
 }
 
 /*
- * The bind veto, for every way a port is acquired (bind, connect/sendmsg
- * autobind, listen and its re-check, kernel_bind, io_uring, MPTCP).
- *
- * A given port: reserve it (pending) before the kernel hashes it, then
- * commit, or on the kernel's refusal restore what was there before; a
- * conflict returns -EADDRINUSE without calling the kernel at all.
- *
- * Port 0: the kernel picks; if what it picked overlaps another domain
- * (UDP with SO_REUSEADDR may land on another user's SO_REUSEADDR port,
- * TCP too with ip_autobind_reuse), give it back and let it pick again.
+ * A ping socket's bind.  ping_bind() calls ping_get_port() before it
+ * sets the socket's address (ping_set_saddr()), so get_port alone would
+ * see, judge and hash the wildcard: the address the bind asked for is
+ * handed to get_port here, keyed by the task and the socket, which
+ * ping_bind()'s socket lock keeps in place meanwhile.
  */
-static int ddemux_get_port(enum gp_kind k, struct sock *sk,
-			   unsigned short snum, unsigned int arg)
+struct ping_bind_ctx {
+	struct list_head node;
+	const struct task_struct *task;
+	const struct sock *sk;
+	__be32 v4;
+	struct in6_addr v6;
+};
+
+static LIST_HEAD(ping_binds);
+static DEFINE_SPINLOCK(ping_binds_lock);	/* guards ping_binds */
+
+static struct ping_bind_ctx *ping_bind_of(const struct sock *sk)
 {
-	struct net *net = sock_net(sk);
-	struct ddemux_aset set, prev;
-	int proto = ddemux_sk_proto(sk);
-	struct ddemux_conflict c;
-	struct ddemux_net *dn;
-	enum ddemux_verdict v;
-	bool had_prev;
-	int ret, tries;
+	struct ping_bind_ctx *ctx, *found = NULL;
 
-	dn = kind_matches(k, proto) ? ddemux_net(net) : NULL;
-	if (!dn)
-		return orig_get_port(k, sk, snum, arg);
+	spin_lock(&ping_binds_lock);
+	list_for_each_entry(ctx, &ping_binds, node)
+		if (ctx->task == current && ctx->sk == sk)
+			found = ctx;
+	spin_unlock(&ping_binds_lock);
+	return found;
+}
 
-	if (snum) {
-		ddemux_sk_aset(sk, proto, snum, &set, true);
-		/* only a bound socket (listen()'s re-check) has a set yet */
-		had_prev = inet_sk(sk)->inet_num &&
-			   ddemux_reg_get(&dn->reg, sk, &prev, NULL);
-		v = ddemux_judge(dn, net, sk, &set, DDEMUX_CLAIM_PENDING,
-				 sk->sk_state == TCP_LISTEN ? "listen" : "bind");
-		if (v == DDEMUX_DENY)
-			return -EADDRINUSE;
-		ret = orig_get_port(k, sk, snum, arg);
-		if (!ret) {
-			ddemux_reg_commit(&dn->reg, sk);
-		} else if (had_prev) {
-			/* listen()'s re-check failed: still bound as before */
-			ddemux_reg_claim(&dn->reg, sk, &prev, 0, 0, NULL, &c);
-		} else {
-			ddemux_reg_release(&dn->reg, sk);
-		}
-		return ret;
+/*
+ * Set the address ping_bind() is about to set, before get_port hashes
+ * the socket (from @ctx), or clear it again (@ctx NULL) if it failed.
+ * The socket is unbound and locked: nothing reads these fields yet.
+ */
+static void ping_set_addr(struct sock *sk, const struct ping_bind_ctx *ctx)
+{
+	if (sk->sk_family == AF_INET) {
+		inet_sk(sk)->inet_saddr = ctx ? ctx->v4 : 0;
+		WRITE_ONCE(sk->sk_rcv_saddr, ctx ? ctx->v4 : 0);
+	} else {
+		sk->sk_v6_rcv_saddr = ctx ? ctx->v6 : in6addr_any;
+		inet6_sk(sk)->saddr = ctx ? ctx->v6 : in6addr_any;
 	}
+}
 
+/* What the pick of a port for @sk may choose from. */
+static void port_range(struct sock *sk, int proto, int *low, int *high)
+{
+	if (proto == DDEMUX_PING) {
+		*low = 1;	/* idents; ping_get_port() never picks 0 */
+		*high = 65535;
+		return;
+	}
+	inet_sk_get_local_port_range(sk, low, high);
+}
+
+/*
+ * Autobind of a datagram socket (UDP, UDP-Lite, ping), whose get_port
+ * hashes it where it receives at once: ddemux picks the port itself,
+ * the way the kernel does (at random in the local port range, skipping
+ * reserved ports), but among the ports no set of the namespace holds,
+ * reserves it in the registry, and only then asks the kernel for that
+ * very port -- with the socket's SO_REUSEADDR and SO_REUSEPORT cleared
+ * for the call, so that the kernel too shares it with nobody, as it
+ * would not for a port of its own choice.  The socket is hashed only on
+ * a port it keeps.  The caller ends @m.
+ */
+static int pick_port(enum gp_kind k, struct ddemux_net *dn, struct sock *sk,
+		     int proto, unsigned int arg, struct ddemux_aset *to,
+		     struct ddemux_move *m)
+{
+	u8 reuse = sk->sk_reuse, reuseport = sk->sk_reuseport;
+	int low, high, i, err, tries = 0;
+	u32 range, start;
+
+	port_range(sk, proto, &low, &high);
+	range = high - low + 1;
+	start = get_random_u32_below(range);
+	for (i = 0; i < range; i++) {
+		u16 port = low + (start + i) % range;
+
+		if (proto != DDEMUX_PING &&
+		    inet_is_local_reserved_port(sock_net(sk), port))
+			continue;
+		if (ddemux_reg_port_used(&dn->reg, proto, port))
+			continue;
+		to->lport = port;
+		err = ddemux_move_begin(m, dn, sk, proto, to, "autobind");
+		if (err == -EADDRINUSE)
+			continue;	/* claimed meanwhile */
+		if (err)
+			return err;	/* the registry is full, or a signal */
+		sk->sk_reuse = SK_NO_REUSE;
+		sk->sk_reuseport = 0;
+		err = orig_get_port(k, sk, port, arg);
+		sk->sk_reuse = reuse;
+		sk->sk_reuseport = reuseport;
+		if (!err)
+			return 0;
+		ddemux_move_end(m);	/* the reservation goes */
+		if (++tries == DDEMUX_AUTOBIND_TRIES)
+			break;
+	}
+	return -EADDRINUSE;
+}
+
+/*
+ * Autobind of a TCP socket: its get_port only puts it in a bind bucket,
+ * where it receives nothing (listen() hashes it after get_port returns),
+ * so the kernel picks, and a port another domain holds (TCP shares with
+ * SO_REUSEADDR under net.ipv4.ip_autobind_reuse) is given back with the
+ * kernel's own undo and picked again, up to DDEMUX_AUTOBIND_TRIES times.
+ */
+static int pick_tcp_port(struct ddemux_net *dn, struct sock *sk)
+{
+	struct ddemux_aset set;
+	int ret, tries, err;
+
+	err = ddemux_gate(dn);
+	if (err)
+		return err;
 	for (tries = 0;; tries++) {
-		ret = orig_get_port(k, sk, 0, arg);
+		ret = orig_get_port(GP_TCP, sk, 0, 0);
 		if (ret)
 			return ret;
-		ddemux_sk_aset(sk, proto, inet_sk(sk)->inet_num, &set, true);
-		v = ddemux_judge(dn, net, sk, &set, 0,
-				 tries < DDEMUX_AUTOBIND_TRIES ? "autobind-try" :
-				 "autobind");
-		if (v != DDEMUX_DENY)
+		ddemux_sk_aset(sk, DDEMUX_TCP, ddemux_sk_port(sk), &set);
+		err = ddemux_judge(dn, sock_net(sk), sk, &set, 0,
+				   tries < DDEMUX_AUTOBIND_TRIES ? "autobind-try" :
+				   "autobind");
+		if (!err)
 			return 0;
-		orig_put_port(k, sk);
-		if (inet_sk(sk)->inet_num) {
+		orig_put_port(GP_TCP, sk);
+		if (ddemux_sk_port(sk)) {
 			/* cannot happen: the kernel's undo always unhashes */
 			atomic64_inc(&ddemux_gstats.rollback_failed);
 			return 0;
 		}
-		if (tries == DDEMUX_AUTOBIND_TRIES)
-			return -EADDRINUSE;
+		if (err != -EADDRINUSE || tries == DDEMUX_AUTOBIND_TRIES)
+			return err;
 		ddemux_count(dn, DDEMUX_ST_AUTOBIND_RETRIES);
 	}
 }
 
 /*
- * Every wrapper runs its body inside an SRCU read section, which is what
- * lets ddemux_hooks_exit() wait for it.
+ * The bind veto, for every way a port is acquired (bind, connect/sendmsg
+ * autobind, listen and its re-check, kernel_bind, io_uring, MPTCP,
+ * bpf_bind()): a given port is judged and reserved before the kernel
+ * hashes it, and what the socket holds afterwards is recorded; a
+ * conflict returns -EADDRINUSE without calling the kernel at all.
  */
+static int ddemux_get_port(enum gp_kind k, struct sock *sk,
+			   unsigned short snum, unsigned int arg)
+{
+	struct ping_bind_ctx *ctx = NULL;
+	struct ddemux_move m;
+	struct ddemux_aset to;
+	struct ddemux_net *dn;
+	int proto, ret;
+
+	dn = guarded(sk, &proto);
+	if (!dn || !kind_matches(k, proto))
+		return orig_get_port(k, sk, snum, arg);
+	m.dn = NULL;
+	if (!snum && k == GP_TCP)
+		return pick_tcp_port(dn, sk);
+
+	if (k == GP_PING) {
+		ctx = ping_bind_of(sk);
+		if (ctx)
+			ping_set_addr(sk, ctx);
+	}
+	ddemux_sk_aset(sk, proto, snum, &to);
+	if (snum) {
+		ret = ddemux_move_begin(&m, dn, sk, proto, &to,
+					sk->sk_state == TCP_LISTEN ? "listen" :
+					"bind");
+		if (!ret)
+			ret = orig_get_port(k, sk, snum, arg);
+		else
+			m.dn = NULL;
+	} else {
+		ret = pick_port(k, dn, sk, proto, arg, &to, &m);
+		if (ret)
+			m.dn = NULL;	/* pick_port() ended what it began */
+	}
+	if (ret && ctx)
+		ping_set_addr(sk, NULL);
+	if (m.dn)
+		ddemux_move_end(&m);
+	return ret;
+}
 
 static int ddemux_inet_csk_get_port(struct sock *sk, unsigned short snum)
 {
@@ -203,41 +337,137 @@ static int ddemux_ping_get_port(struct sock *sk, unsigned short ident)
 	return ret;
 }
 
-/*
- * Re-read a socket's address set after the kernel changed it (connect,
- * disconnect, device binding) and record it; it cannot be refused any
- * more, but an overlap it creates is counted and reported.
- */
-static void relearn(struct sock *sk, const char *op)
+/* The address a ping bind asks for, as ping_check_bind_addr() reads it. */
+static bool ping_bind_addr(struct sock *sk, struct sockaddr *uaddr,
+			   int addr_len, struct ping_bind_ctx *ctx)
 {
-	int proto = ddemux_sk_proto(sk);
-	struct ddemux_aset set;
-	struct ddemux_net *dn;
-	u16 port;
+	if (sk->sk_family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)uaddr;
 
-	if (proto < 0)
-		return;
-	dn = ddemux_net(sock_net(sk));
-	if (!dn)
-		return;
-	port = READ_ONCE(inet_sk(sk)->inet_num);
-	if (!port) {
-		ddemux_reg_release(&dn->reg, sk);
-		return;
+		if (addr_len < sizeof(*sin))
+			return false;
+		ctx->v4 = sin->sin_addr.s_addr;
+		return true;
 	}
-	ddemux_sk_aset(sk, proto, port, &set, true);
-	ddemux_learn(dn, sock_net(sk), sk, &set, op);
+	if (sk->sk_family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)uaddr;
+
+		if (addr_len < sizeof(*sin6))
+			return false;
+		ctx->v6 = sin6->sin6_addr;
+		return true;
+	}
+	return false;
 }
 
-/* TCP connect: the 4-tuple, and the port when connect() picked it. */
+static int ddemux_ping_bind(struct sock *sk, struct sockaddr *uaddr,
+			    int addr_len)
+{
+	int idx = srcu_read_lock(&ddemux_srcu);
+	struct ping_bind_ctx ctx = { .task = current, .sk = sk };
+	int proto, ret;
+
+	if (guarded(sk, &proto) && ping_bind_addr(sk, uaddr, addr_len, &ctx)) {
+		spin_lock(&ping_binds_lock);
+		list_add(&ctx.node, &ping_binds);
+		spin_unlock(&ping_binds_lock);
+		ret = ping_bind(sk, uaddr, addr_len);
+		spin_lock(&ping_binds_lock);
+		list_del(&ctx.node);
+		spin_unlock(&ping_binds_lock);
+	} else {
+		ret = ping_bind(sk, uaddr, addr_len);
+	}
+	srcu_read_unlock(&ddemux_srcu, idx);
+	return ret;
+}
+
+/*
+ * listen(): get_port re-checks the bound port in listener mode (the same
+ * set), then the kernel hashes the socket; if that fails, it is closed
+ * again.  Recorded afterwards, whichever happened.
+ */
+static int ddemux_inet_csk_listen_start(struct sock *sk)
+{
+	int idx = srcu_read_lock(&ddemux_srcu);
+	struct ddemux_aset to, *top = NULL;
+	struct ddemux_move m;
+	struct ddemux_net *dn;
+	int proto, ret;
+	u16 port;
+
+	dn = guarded(sk, &proto);
+	if (!dn) {
+		ret = inet_csk_listen_start(sk);
+		goto out;
+	}
+	port = ddemux_sk_port(sk);
+	if (port) {
+		ddemux_sk_aset(sk, proto, port, &to);
+		top = &to;
+	}
+	ret = ddemux_move_begin(&m, dn, sk, proto, top, "listen");
+	if (ret)
+		goto out;
+	ret = inet_csk_listen_start(sk);
+	ddemux_move_end(&m);
+out:
+	srcu_read_unlock(&ddemux_srcu, idx);
+	return ret;
+}
+
+/*
+ * TCP connect: tcp_v4_connect() and tcp_v6_connect() have set the local
+ * address, the peer and SYN_SENT when they call this to hash the 4-tuple.
+ * With a bound port that 4-tuple lies within the bound set; without one,
+ * the kernel picks the port here among those no bind() holds, and the
+ * 4-tuple is judged once it is known: a refusal makes the caller undo
+ * the hashing (its failure path), before any segment is sent.
+ */
+static int orig_hash_connect(bool v6, struct inet_timewait_death_row *dr,
+			     struct sock *sk)
+{
+	return v6 ? inet6_hash_connect(dr, sk) : inet_hash_connect(dr, sk);
+}
+
+static int hash_connect(bool v6, struct inet_timewait_death_row *dr,
+			struct sock *sk)
+{
+	struct ddemux_aset set;
+	struct ddemux_move m;
+	struct ddemux_net *dn;
+	int proto, ret;
+	u16 port;
+
+	dn = guarded(sk, &proto);
+	if (!dn)
+		return orig_hash_connect(v6, dr, sk);
+	port = ddemux_sk_port(sk);
+	if (port) {
+		ddemux_sk_aset(sk, proto, port, &set);
+		ret = ddemux_move_begin(&m, dn, sk, proto, &set, "connect");
+		if (ret)
+			return ret;
+		ret = orig_hash_connect(v6, dr, sk);
+		ddemux_move_end(&m);
+		return ret;
+	}
+	ret = ddemux_gate(dn);
+	if (ret)
+		return ret;
+	ret = orig_hash_connect(v6, dr, sk);
+	if (ret)
+		return ret;
+	ddemux_sk_aset(sk, proto, ddemux_sk_port(sk), &set);
+	return ddemux_judge(dn, sock_net(sk), sk, &set, 0, "connect");
+}
+
 static int ddemux_inet_hash_connect(struct inet_timewait_death_row *dr,
 				    struct sock *sk)
 {
 	int idx = srcu_read_lock(&ddemux_srcu);
-	int ret = inet_hash_connect(dr, sk);
+	int ret = hash_connect(false, dr, sk);
 
-	if (!ret)
-		relearn(sk, "connect");
 	srcu_read_unlock(&ddemux_srcu, idx);
 	return ret;
 }
@@ -246,30 +476,83 @@ static int ddemux_inet6_hash_connect(struct inet_timewait_death_row *dr,
 				     struct sock *sk)
 {
 	int idx = srcu_read_lock(&ddemux_srcu);
-	int ret = inet6_hash_connect(dr, sk);
+	int ret = hash_connect(true, dr, sk);
 
-	if (!ret)
-		relearn(sk, "connect");
 	srcu_read_unlock(&ddemux_srcu, idx);
 	return ret;
 }
 
 /*
- * Datagram connect (UDP, UDP-Lite, ping): the peer, and the local address
- * it may have narrowed.  The kernel releases the socket lock before
- * returning; take it again to read a consistent state.
+ * The set a datagram connect() can give @sk, from the address it was
+ * given: the peer, and the local address as it is (the kernel may narrow
+ * a wildcard to the route's source, which lies within it), on the device
+ * a scoped IPv6 peer names.  False if the address is not one the kernel
+ * will accept (it refuses it then, changing nothing).
  */
+static bool connect_set(struct sock *sk, int proto, struct sockaddr *uaddr,
+			int addr_len, struct ddemux_aset *s)
+{
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)uaddr;
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)uaddr;
+	int dev = READ_ONCE(sk->sk_bound_dev_if);
+
+	ddemux_sk_aset(sk, proto, ddemux_sk_port(sk), s);
+	if (addr_len >= sizeof(*sin) && uaddr->sa_family == AF_INET) {
+		ddemux_aset_set_remote(s, AF_INET, sin->sin_addr.s_addr, NULL,
+				       ntohs(sin->sin_port));
+	} else if (sk->sk_family == AF_INET6 && addr_len >= SIN6_LEN_RFC2133 &&
+		   uaddr->sa_family == AF_INET6) {
+		ddemux_aset_set_remote(s, AF_INET6, 0, &sin6->sin6_addr,
+				       ntohs(sin6->sin6_port));
+		if (!dev && addr_len >= sizeof(*sin6) &&
+		    __ipv6_addr_needs_scope_id(ipv6_addr_type(&sin6->sin6_addr)))
+			ddemux_aset_set_dev(sock_net(sk), proto, s,
+					    sin6->sin6_scope_id);
+	} else {
+		return false;
+	}
+	s->state = DDEMUX_CONNECTED;
+	ddemux_aset_normalise(s);
+	return true;
+}
+
+/*
+ * Datagram connect (UDP, UDP-Lite, ping): the original takes the socket
+ * lock around __ip4_datagram_connect() / __ip6_datagram_connect(); so
+ * does this, around the judgment, the change and the record.
+ */
+static int dgram_connect(bool v6, struct sock *sk, struct sockaddr *uaddr,
+			 int addr_len)
+{
+	struct ddemux_aset to;
+	struct ddemux_move m;
+	struct ddemux_net *dn;
+	int proto, ret;
+
+	dn = guarded(sk, &proto);
+	if (!dn)
+		return v6 ? ip6_datagram_connect(sk, uaddr, addr_len) :
+			    ip4_datagram_connect(sk, uaddr, addr_len);
+	lock_sock(sk);
+	ret = ddemux_move_begin(&m, dn, sk, proto,
+				ddemux_sk_port(sk) &&
+				connect_set(sk, proto, uaddr, addr_len, &to) ?
+				&to : NULL, "connect");
+	if (!ret) {
+		ret = v6 ? __ip6_datagram_connect(sk, uaddr, addr_len) :
+			   __ip4_datagram_connect(sk, uaddr, addr_len);
+		ddemux_move_end(&m);
+	}
+	release_sock(sk);
+	return ret;
+}
+
 static int ddemux_ip4_datagram_connect(struct sock *sk, struct sockaddr *uaddr,
 				       int addr_len)
 {
 	int idx = srcu_read_lock(&ddemux_srcu);
-	int ret = ip4_datagram_connect(sk, uaddr, addr_len);
+	int ret = dgram_connect(false, sk, uaddr, addr_len);
 
-	if (!ret && ddemux_sk_proto(sk) >= 0) {
-		lock_sock(sk);
-		relearn(sk, "connect");
-		release_sock(sk);
-	}
 	srcu_read_unlock(&ddemux_srcu, idx);
 	return ret;
 }
@@ -278,102 +561,301 @@ static int ddemux_ip6_datagram_connect(struct sock *sk, struct sockaddr *uaddr,
 				       int addr_len)
 {
 	int idx = srcu_read_lock(&ddemux_srcu);
-	int ret = ip6_datagram_connect(sk, uaddr, addr_len);
+	int ret = dgram_connect(true, sk, uaddr, addr_len);
 
-	if (!ret && ddemux_sk_proto(sk) >= 0) {
-		lock_sock(sk);
-		relearn(sk, "connect");
-		release_sock(sk);
-	}
 	srcu_read_unlock(&ddemux_srcu, idx);
 	return ret;
 }
 
 /*
- * Disconnect (connect(AF_UNSPEC)) widens the set: the peer goes, the
- * device binding goes, the local address may go back to the wildcard,
- * and without SO_BINDPORT_LOCK the port is released.  It cannot fail, so
- * an overlap it creates is only counted and reported.  The socket lock
- * may or may not be held here (UDP: yes, ping: no), so none is taken.
+ * Disconnect (connect(AF_UNSPEC)) of a datagram socket widens its set:
+ * __udp_disconnect() drops the peer and the bound device, resets the
+ * local address unless bind() locked it, and gives the port back unless
+ * bind() locked that.  The wider set is judged first; if it would
+ * overlap another domain's, the disconnect is refused and the socket
+ * stays as it is: connect() returns EADDRINUSE.
+ */
+static int disconnect_begin(struct ddemux_move *m, struct ddemux_net *dn,
+			    struct sock *sk, int proto)
+{
+	struct ddemux_aset to;
+	u16 port = ddemux_sk_port(sk);
+
+	if (!port || !(sk->sk_userlocks & SOCK_BINDPORT_LOCK))
+		return ddemux_move_begin(m, dn, sk, proto, NULL, "disconnect");
+	ddemux_sk_aset_without(sk, proto, port, DDEMUX_DROP_PEER |
+			       DDEMUX_DROP_DEV |
+			       (sk->sk_userlocks & SOCK_BINDADDR_LOCK ? 0 :
+				DDEMUX_DROP_ADDR), &to);
+	return ddemux_move_begin(m, dn, sk, proto, &to, "disconnect");
+}
+
+/* UDP and UDP-Lite: udp_disconnect() is __udp_disconnect() under the lock. */
+static int ddemux_udp_disconnect(struct sock *sk, int flags)
+{
+	int idx = srcu_read_lock(&ddemux_srcu);
+	struct ddemux_move m;
+	struct ddemux_net *dn;
+	int proto, ret;
+
+	dn = guarded(sk, &proto);
+	if (!dn) {
+		ret = udp_disconnect(sk, flags);
+		goto out;
+	}
+	lock_sock(sk);
+	ret = disconnect_begin(&m, dn, sk, proto);
+	if (!ret) {
+		__udp_disconnect(sk, flags);
+		ddemux_move_end(&m);
+	}
+	release_sock(sk);
+out:
+	srcu_read_unlock(&ddemux_srcu, idx);
+	return ret;
+}
+
+/*
+ * Ping (and raw) sockets use __udp_disconnect() itself as their
+ * disconnect, without the socket lock, as does udp_abort() with it: this
+ * takes none either.
  */
 static int ddemux___udp_disconnect(struct sock *sk, int flags)
 {
 	int idx = srcu_read_lock(&ddemux_srcu);
-	int ret = __udp_disconnect(sk, flags);
+	struct ddemux_move m;
+	struct ddemux_net *dn;
+	int proto, ret;
 
-	relearn(sk, "disconnect");
+	dn = guarded(sk, &proto);
+	if (!dn) {
+		ret = __udp_disconnect(sk, flags);
+		goto out;
+	}
+	ret = disconnect_begin(&m, dn, sk, proto);
+	if (!ret) {
+		ret = __udp_disconnect(sk, flags);
+		ddemux_move_end(&m);
+	}
+out:
 	srcu_read_unlock(&ddemux_srcu, idx);
 	return ret;
 }
 
 /*
- * SO_BINDTODEVICE / SO_BINDTOIFINDEX after bind change the device.  The
- * socket layer's setsockopt takes them for most sockets; UDP handles its
- * SOL_SOCKET options itself from 6.x on (udp_lib_setsockopt).  Both
- * callers release the socket lock before returning.  bpf_setsockopt()
- * and MPTCP subflows reach the option by other ways: not learned there.
+ * TCP widens a socket's set in one place: tcp_disconnect() and the
+ * failure path of tcp_v4_connect()/tcp_v6_connect() reset the local
+ * address to the wildcard (unless bind() locked it) and keep the port if
+ * bind() locked that, once the socket is closed.  Neither can fail, so a
+ * widening that would overlap another domain's set is refused the other
+ * way: the socket gives its port back, as it would have without
+ * SO_BINDPORT_LOCK, and holds no set.  Counted in ports_revoked.
  */
-static void after_setsockopt(struct sock *sk, int level, int optname, int ret)
+static void ddemux_inet_bhash2_reset_saddr(struct sock *sk)
 {
-	if (ret || level != SOL_SOCKET ||
-	    (optname != SO_BINDTODEVICE && optname != SO_BINDTOIFINDEX) ||
-	    ddemux_sk_proto(sk) < 0)
-		return;
-	lock_sock(sk);
-	if (inet_sk(sk)->inet_num)
-		relearn(sk, "bindtodevice");
-	release_sock(sk);
+	int idx = srcu_read_lock(&ddemux_srcu);
+	struct ddemux_aset to;
+	struct ddemux_move m;
+	struct ddemux_net *dn;
+	int proto;
+	u16 port;
+
+	dn = guarded(sk, &proto);
+	port = dn ? ddemux_sk_port(sk) : 0;
+	if (!port) {
+		inet_bhash2_reset_saddr(sk);
+		goto out;
+	}
+	ddemux_sk_aset_without(sk, proto, port, DDEMUX_DROP_PEER |
+			       (sk->sk_userlocks & SOCK_BINDADDR_LOCK ? 0 :
+				DDEMUX_DROP_ADDR), &to);
+	if (ddemux_move_begin(&m, dn, sk, proto, &to, "disconnect")) {
+		inet_put_port(sk);
+		sk->sk_userlocks &= ~SOCK_BINDPORT_LOCK;
+		inet_sk(sk)->inet_sport = 0;
+		inet_bhash2_reset_saddr(sk);
+		ddemux_forget(dn, sk);
+		ddemux_count(dn, DDEMUX_ST_PORTS_REVOKED);
+		goto out;
+	}
+	inet_bhash2_reset_saddr(sk);
+	ddemux_move_end(&m);
+out:
+	srcu_read_unlock(&ddemux_srcu, idx);
+}
+
+/*
+ * A TCP socket that closes (a reset, a timeout, close(), a failed
+ * connect) gives its port back next (inet_put_port()), unless bind()
+ * locked it: then it keeps the port, bound, and that is recorded once
+ * the state is stored (tcp_set_state() unhashes the socket first).
+ */
+static void ddemux_tcp_set_state(struct sock *sk, int state)
+{
+	int idx = srcu_read_lock(&ddemux_srcu);
+	struct ddemux_net *dn;
+	int proto;
+
+	tcp_set_state(sk, state);
+	if (state == TCP_CLOSE && (sk->sk_userlocks & SOCK_BINDPORT_LOCK) &&
+	    ddemux_sk_port(sk)) {
+		dn = guarded(sk, &proto);
+		if (dn)
+			ddemux_relearn(dn, sk, proto, "close");
+	}
+	srcu_read_unlock(&ddemux_srcu, idx);
+}
+
+/*
+ * SO_BINDTODEVICE and SO_BINDTOIFINDEX move a bound socket's set to
+ * another device, or to none.  The new device is read here, from a copy
+ * of the option (the kernel reads it once, as this does; no second
+ * fetch), judged under the socket lock, and set with the kernel's own
+ * sock_bindtoindex() (its CAP_NET_RAW check for a change included).
+ */
+static int device_index(struct net *net, int optname, sockptr_t optval,
+			unsigned int optlen, int *ifindex)
+{
+	char name[IFNAMSIZ] = { };
+	struct net_device *dev;
+
+	if (optname == SO_BINDTOIFINDEX) {
+		if (optlen < sizeof(int))
+			return -EINVAL;
+		return copy_from_sockptr(ifindex, optval, sizeof(int)) ?
+		       -EFAULT : 0;
+	}
+	/* as sock_setbindtodevice() */
+	if ((int)optlen < 0)
+		return -EINVAL;
+	if (copy_from_sockptr(name, optval, min_t(unsigned int, optlen,
+						  IFNAMSIZ - 1)))
+		return -EFAULT;
+	*ifindex = 0;
+	if (!name[0])
+		return 0;
+	rcu_read_lock();
+	dev = dev_get_by_name_rcu(net, name);
+	if (dev)
+		*ifindex = dev->ifindex;
+	rcu_read_unlock();
+	return dev ? 0 : -ENODEV;
+}
+
+/* Under the socket lock. */
+static int bind_device_locked(struct ddemux_net *dn, struct sock *sk,
+			      int proto, int ifindex)
+{
+	u16 port = ddemux_sk_port(sk);
+	struct ddemux_aset to;
+	struct ddemux_move m;
+	int ret;
+
+	if (!port || ifindex < 0)
+		return sock_bindtoindex(sk, ifindex, false);
+	ddemux_sk_aset(sk, proto, port, &to);
+	ddemux_aset_set_dev(sock_net(sk), proto, &to, ifindex);
+	ddemux_aset_normalise(&to);
+	ret = ddemux_move_begin(&m, dn, sk, proto, &to, "bindtodevice");
+	if (ret)
+		return ret;
+	ret = sock_bindtoindex(sk, ifindex, false);
+	ddemux_move_end(&m);
+	return ret;
+}
+
+static bool is_device_option(int level, int optname)
+{
+	return level == SOL_SOCKET &&
+	       (optname == SO_BINDTODEVICE || optname == SO_BINDTOIFINDEX);
+}
+
+static int set_device(struct ddemux_net *dn, struct sock *sk, int proto,
+		      int optname, sockptr_t optval, unsigned int optlen)
+{
+	int ifindex, ret;
+
+	ret = device_index(sock_net(sk), optname, optval, optlen, &ifindex);
+	if (ret)
+		return ret;
+	sockopt_lock_sock(sk);
+	ret = bind_device_locked(dn, sk, proto, ifindex);
+	sockopt_release_sock(sk);
+	return ret;
 }
 
 static int ddemux_sock_setsockopt(struct socket *sock, int level, int optname,
 				  sockptr_t optval, unsigned int optlen)
 {
 	int idx = srcu_read_lock(&ddemux_srcu);
-	int ret = sock_setsockopt(sock, level, optname, optval, optlen);
+	struct ddemux_net *dn = NULL;
+	int proto, ret;
 
-	after_setsockopt(sock->sk, level, optname, ret);
+	if (is_device_option(level, optname))
+		dn = guarded(sock->sk, &proto);
+	if (dn)
+		ret = set_device(dn, sock->sk, proto, optname, optval, optlen);
+	else
+		ret = sock_setsockopt(sock, level, optname, optval, optlen);
 	srcu_read_unlock(&ddemux_srcu, idx);
 	return ret;
 }
 
+/* 6.12's UDP takes its SOL_SOCKET options here too. */
 static int ddemux_udp_lib_setsockopt(struct sock *sk, int level, int optname,
 				     sockptr_t optval, unsigned int optlen,
 				     int (*push_pending_frames)(struct sock *))
 {
 	int idx = srcu_read_lock(&ddemux_srcu);
-	int ret = udp_lib_setsockopt(sk, level, optname, optval, optlen,
-				     push_pending_frames);
+	struct ddemux_net *dn = NULL;
+	int proto, ret;
 
-	after_setsockopt(sk, level, optname, ret);
+	if (is_device_option(level, optname))
+		dn = guarded(sk, &proto);
+	if (dn)
+		ret = set_device(dn, sk, proto, optname, optval, optlen);
+	else
+		ret = udp_lib_setsockopt(sk, level, optname, optval, optlen,
+					 push_pending_frames);
 	srcu_read_unlock(&ddemux_srcu, idx);
 	return ret;
 }
 
-/*
- * An accepted TCP child joins its listener's port (softirq).  It belongs
- * to the listener's domain: accept() later gives it the acceptor's uid,
- * but what it receives was the listener's to receive.
- */
+/* Kernel users bind a device with sock_bindtoindex(). */
+static int ddemux_sock_bindtoindex(struct sock *sk, int ifindex, bool lock_sk)
+{
+	int idx = srcu_read_lock(&ddemux_srcu);
+	struct ddemux_net *dn;
+	int proto, ret;
+
+	dn = guarded(sk, &proto);
+	if (!dn) {
+		ret = sock_bindtoindex(sk, ifindex, lock_sk);
+		goto out;
+	}
+	if (lock_sk)
+		lock_sock(sk);
+	ret = bind_device_locked(dn, sk, proto, ifindex);
+	if (lock_sk)
+		release_sock(sk);
+out:
+	srcu_read_unlock(&ddemux_srcu, idx);
+	return ret;
+}
+
+/* An accepted TCP child joins its listener's port (softirq). */
 static int ddemux___inet_inherit_port(const struct sock *sk,
 				      struct sock *child)
 {
 	int idx = srcu_read_lock(&ddemux_srcu);
-	struct ddemux_aset set, lset;
 	struct ddemux_net *dn;
-	int ret;
+	int proto, ret;
 
 	ret = __inet_inherit_port(sk, child);
-	if (!ret && ddemux_sk_proto(child) == DDEMUX_TCP) {
-		dn = ddemux_net(sock_net(child));
-		if (dn) {
-			ddemux_sk_aset(child, DDEMUX_TCP,
-				       inet_sk(child)->inet_num, &set, true);
-			if (ddemux_reg_get(&dn->reg, sk, &lset, NULL))
-				set.dom = lset.dom;
-			set.flags |= DDEMUX_CHILD;
-			ddemux_learn(dn, sock_net(child), child, &set,
-				     "accept");
-		}
+	if (!ret) {
+		dn = guarded(child, &proto);
+		if (dn && proto == DDEMUX_TCP)
+			ddemux_learn_child(dn, sk, child);
 	}
 	srcu_read_unlock(&ddemux_srcu, idx);
 	return ret;
@@ -383,12 +865,11 @@ static int ddemux___inet_inherit_port(const struct sock *sk,
 static void forget(struct sock *sk)
 {
 	struct ddemux_net *dn;
+	int proto;
 
-	if (ddemux_sk_proto(sk) < 0)
-		return;
-	dn = ddemux_net(sock_net(sk));
+	dn = guarded(sk, &proto);
 	if (dn)
-		ddemux_reg_release(&dn->reg, sk);
+		ddemux_forget(dn, sk);
 }
 
 static void ddemux_inet_put_port(struct sock *sk)
@@ -446,7 +927,6 @@ static void notrace ddemux_sk_destruct(unsigned long ip,
  * @target: its address (redirects: exported, so linked directly)
  * @wrapper: where a redirect resumes; NULL for a plain callback
  * @func: the plain callback
- * @required: refuse to load without it
  * @ops: its ftrace_ops
  * @live: registered
  */
@@ -455,34 +935,43 @@ struct ddemux_hook {
 	void *target;
 	void *wrapper;
 	ftrace_func_t func;
-	bool required;
 	struct ftrace_ops ops;
 	bool live;
 };
 
-#define REDIRECT(fn, req) {						\
-	.name = #fn, .target = fn, .wrapper = ddemux_##fn, .required = req, \
-}
+#define REDIRECT(fn) { .name = #fn, .target = fn, .wrapper = ddemux_##fn }
 
+/*
+ * Every one is needed: without a hook, a change of a socket's set would
+ * go unjudged, or the registry would drift from the kernel.  The ones
+ * that forget come first, so that nothing is recorded that cannot be
+ * forgotten; claims wait for the load-time walk anyway (ddemux_gate()).
+ */
 static struct ddemux_hook hooks[] = {
-	/* the veto: without these ddemux protects nothing */
-	REDIRECT(inet_csk_get_port, true),
-	REDIRECT(udp_lib_get_port, true),
-	REDIRECT(ping_get_port, true),
-	/* forgetting: without it the registry would drift */
-	{ .name = "sk_destruct", .func = ddemux_sk_destruct, .required = true },
-	/* learning and early forgetting: a missing one is counted */
-	REDIRECT(inet_hash_connect, false),
-	REDIRECT(inet6_hash_connect, false),
-	REDIRECT(ip4_datagram_connect, false),
-	REDIRECT(ip6_datagram_connect, false),
-	REDIRECT(__udp_disconnect, false),
-	REDIRECT(sock_setsockopt, false),
-	REDIRECT(udp_lib_setsockopt, false),
-	REDIRECT(__inet_inherit_port, false),
-	REDIRECT(inet_put_port, false),
-	REDIRECT(udp_lib_unhash, false),
-	REDIRECT(ping_unhash, false),
+	{ .name = "sk_destruct", .func = ddemux_sk_destruct },
+	REDIRECT(inet_put_port),
+	REDIRECT(udp_lib_unhash),
+	REDIRECT(ping_unhash),
+	REDIRECT(tcp_set_state),
+	REDIRECT(__inet_inherit_port),
+	/* bind, listen, autobind */
+	REDIRECT(inet_csk_get_port),
+	REDIRECT(udp_lib_get_port),
+	REDIRECT(ping_get_port),
+	REDIRECT(ping_bind),
+	REDIRECT(inet_csk_listen_start),
+	/* connect and disconnect */
+	REDIRECT(inet_hash_connect),
+	REDIRECT(inet6_hash_connect),
+	REDIRECT(ip4_datagram_connect),
+	REDIRECT(ip6_datagram_connect),
+	REDIRECT(udp_disconnect),
+	REDIRECT(__udp_disconnect),
+	REDIRECT(inet_bhash2_reset_saddr),
+	/* devices */
+	REDIRECT(sock_setsockopt),
+	REDIRECT(udp_lib_setsockopt),
+	REDIRECT(sock_bindtoindex),
 };
 
 /*
@@ -542,32 +1031,31 @@ static void hook_remove(struct ddemux_hook *h)
 /**
  * ddemux_hooks_init - install every hook
  *
- * A required hook that cannot be installed (ftrace disabled, another
- * IPMODIFY user such as a livepatch of the same function, an unknown
- * symbol) fails the load: ddemux would protect nothing and say so only
- * in a counter.  An optional one is logged and counted in
- * hooks_missing.
+ * A hook that cannot be installed (ftrace disabled, another IPMODIFY
+ * user such as a livepatch of the same function, an unknown symbol)
+ * fails the load, naming it: without it ddemux would leave some change
+ * of a socket's set unjudged and say so only in a counter.
+ *
+ * Then it waits an RCU-tasks grace period: a task that entered one of
+ * these functions before its hook was live has left it (it returns to
+ * user space, or sleeps, only after), so every port the kernel hashed
+ * unseen is in its tables by the time ddemux_enumerate() walks them.
  */
 int ddemux_hooks_init(void)
 {
 	unsigned int i;
 	int err;
 
-	atomic_set(&ddemux_gstats.hooks_missing, 0);
 	for (i = 0; i < ARRAY_SIZE(hooks); i++) {
 		err = hook_install(&hooks[i]);
-		if (!err)
-			continue;
-		if (hooks[i].required) {
+		if (err) {
 			pr_err("cannot hook %s (%d): not loading\n",
 			       hooks[i].name, err);
 			ddemux_hooks_exit();
 			return err;
 		}
-		pr_warn("cannot hook %s (%d): running without it\n",
-			hooks[i].name, err);
-		atomic_inc(&ddemux_gstats.hooks_missing);
 	}
+	synchronize_rcu_tasks();
 	return 0;
 }
 
@@ -641,37 +1129,34 @@ static int batch_grow(struct sk_batch *b)
 	return 0;
 }
 
-static void batch_register(struct sk_batch *b, struct net *net,
-			   struct ddemux_net *dn)
+/* Adopt a batch's sockets that hold a port (see ddemux_adopt()). */
+static int batch_register(struct sk_batch *b, struct ddemux_net *dn)
 {
 	unsigned int i;
+	int err = 0;
 
-	for (i = 0; i < b->n; i++) {
+	for (i = 0; i < b->n && !err; i++) {
 		struct sock *sk = b->sk[i];
-		struct ddemux_aset set;
 		int proto;
 		u16 port;
 
 		if (!sk_fullsock(sk))
 			continue;
 		proto = ddemux_sk_proto(sk);
-		lock_sock(sk);
-		port = inet_sk(sk)->inet_num;
-		if (proto >= 0 && port) {
-			ddemux_sk_aset(sk, proto, port, &set, true);
-			ddemux_learn(dn, net, sk, &set, "enumerate");
-			ddemux_count(dn, DDEMUX_ST_ENUMERATED);
-		}
-		release_sock(sk);
+		port = ddemux_sk_port(sk);
+		if (proto >= 0 && port)
+			err = ddemux_adopt(dn, sk, proto, port);
 	}
 	batch_drop(b);
+	return err;
 }
 
-static void enumerate_tcp(struct net *net, struct ddemux_net *dn,
-			  struct sk_batch *b)
+static int enumerate_tcp(struct net *net, struct ddemux_net *dn,
+			 struct sk_batch *b)
 {
 	struct inet_hashinfo *hinfo = net->ipv4.tcp_death_row.hashinfo;
 	unsigned int i;
+	int err;
 
 	for (i = 0; i < hinfo->bhash_size; i++) {
 		struct inet_bind_hashbucket *head = &hinfo->bhash2[i];
@@ -700,17 +1185,21 @@ static void enumerate_tcp(struct net *net, struct ddemux_net *dn,
 			}
 			spin_unlock_bh(&head->lock);
 			if (full && batch_grow(b))
-				return;
+				return -ENOMEM;
 		} while (full);
-		batch_register(b, net, dn);
+		err = batch_register(b, dn);
+		if (err)
+			return err;
 		cond_resched();
 	}
+	return 0;
 }
 
-static void enumerate_udp(struct net *net, struct ddemux_net *dn,
-			  struct udp_table *table, struct sk_batch *b)
+static int enumerate_udp(struct net *net, struct ddemux_net *dn,
+			 struct udp_table *table, struct sk_batch *b)
 {
 	unsigned int i;
+	int err;
 
 	for (i = 0; i <= table->mask; i++) {
 		struct udp_hslot *hslot = &table->hash[i];
@@ -732,32 +1221,82 @@ static void enumerate_udp(struct net *net, struct ddemux_net *dn,
 			}
 			spin_unlock_bh(&hslot->lock);
 			if (full && batch_grow(b))
-				return;
+				return -ENOMEM;
 		} while (full);
-		batch_register(b, net, dn);
+		err = batch_register(b, dn);
+		if (err)
+			return err;
 		cond_resched();
 	}
+	return 0;
+}
+
+/*
+ * The kernel's ping table is private to ping.c, but the iterator behind
+ * /proc/net/icmp and icmp6 is exported (for IPv6's file): it walks the
+ * table of one family and one namespace under the table's lock.  It
+ * needs no more of a seq_file than its private iterator state.
+ */
+static int enumerate_ping(struct net *net, struct ddemux_net *dn,
+			  sa_family_t family, struct sk_batch *b)
+{
+	struct ping_iter_state state = { };
+	struct seq_file seq = { .private = &state };
+	loff_t pos;
+	bool full;
+	void *v;
+
+#ifdef CONFIG_NET_NS
+	state.p.net = net;
+#endif
+	do {
+		full = false;
+		pos = 0;
+		v = ping_seq_start(&seq, &pos, family);
+		while ((v = ping_seq_next(&seq, v, &pos))) {
+			if (!batch_add(b, v)) {
+				full = true;
+				break;
+			}
+		}
+		ping_seq_stop(&seq, v);
+		if (full && batch_grow(b))
+			return -ENOMEM;
+	} while (full);
+	return batch_register(b, dn);
 }
 
 /**
- * ddemux_enumerate - register the TCP, UDP and UDP-Lite sockets of @net
+ * ddemux_enumerate - register the sockets @net already has
  * @net: the namespace
  * @dn: its state
  *
- * Runs once at load, after the hooks are live, so a socket hashed while
- * this runs is seen by a hook, by this walk, or by both (a repeated
- * claim of the same set is a no-op).  Ping sockets cannot be enumerated
- * (the kernel's ping table is private); they are registered when they
- * next bind.  Process context.
+ * Runs once at load, after every hook is live and every call that
+ * entered a hooked function before has left it (ddemux_hooks_init()):
+ * each TCP, UDP, UDP-Lite and ping socket that holds a port is either in
+ * the kernel's tables now, where this walk finds it, or was given its
+ * port through a hook.  Claims wait meanwhile (ddemux_gate()); releases
+ * go on, and ddemux_adopt() keeps the two apart.  Returns 0, or -ENOMEM
+ * if a socket could not be recorded: the load then fails.  Process
+ * context.
  */
-void ddemux_enumerate(struct net *net, struct ddemux_net *dn)
+int ddemux_enumerate(struct net *net, struct ddemux_net *dn)
 {
 	struct sk_batch b = { };
+	int err;
 
-	if (batch_grow(&b))
-		return;
-	enumerate_tcp(net, dn, &b);
-	enumerate_udp(net, dn, ddemux_udp_table(net), &b);
-	enumerate_udp(net, dn, &udplite_table, &b);
+	err = batch_grow(&b);
+	if (!err)
+		err = enumerate_tcp(net, dn, &b);
+	if (!err)
+		err = enumerate_udp(net, dn, ddemux_udp_table(net), &b);
+	if (!err)
+		err = enumerate_udp(net, dn, &udplite_table, &b);
+	if (!err)
+		err = enumerate_ping(net, dn, AF_INET, &b);
+	if (!err)
+		err = enumerate_ping(net, dn, AF_INET6, &b);
+	batch_drop(&b);
 	kvfree(b.sk);
+	return err;
 }

@@ -12,6 +12,6 @@ struct ddemux_net;
 int ddemux_hooks_init(void);
 void ddemux_hooks_exit(void);
 void ddemux_hooks_sync(void);
-void ddemux_enumerate(struct net *net, struct ddemux_net *dn);
+int ddemux_enumerate(struct net *net, struct ddemux_net *dn);
 
 #endif /* _DDEMUX_HOOKS_H */

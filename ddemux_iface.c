@@ -141,6 +141,9 @@ static const char *const stat_names[DDEMUX_NSTATS] = {
 	[DDEMUX_ST_AUTOBIND_RETRIES] = "autobind_retries",
 	[DDEMUX_ST_OVERLAPS_OBSERVED] = "overlaps_observed",
 	[DDEMUX_ST_ENUMERATED] = "enumerated",
+	[DDEMUX_ST_OVERLAPS_AT_LOAD] = "overlaps_at_load",
+	[DDEMUX_ST_LOAD_REFUSED] = "load_refused",
+	[DDEMUX_ST_PORTS_REVOKED] = "ports_revoked",
 	[DDEMUX_ST_LOG_SUPPRESSED] = "log_suppressed",
 	[DDEMUX_ST_EGRESS_CHECKED] = "egress_checked",
 	[DDEMUX_ST_EGRESS_DROPPED] = "egress_dropped",
@@ -162,8 +165,6 @@ static int stats_show(struct seq_file *seq, void *v)
 	seq_printf(seq, "registry_max %u\n", dn->reg.max);
 	seq_printf(seq, "registry_full %lld\n", atomic64_read(&dn->reg.full));
 	seq_printf(seq, "registry_nomem %lld\n", atomic64_read(&dn->reg.nomem));
-	seq_printf(seq, "hooks_missing %d\n",
-		   atomic_read(&ddemux_gstats.hooks_missing));
 	seq_printf(seq, "rollback_failed %lld\n",
 		   atomic64_read(&ddemux_gstats.rollback_failed));
 	seq_printf(seq, "egress_hook_errors %d\n",

@@ -88,14 +88,24 @@ static struct pernet_operations ddemux_net_ops = {
  * Sockets that exist at load: a second set of per-namespace operations,
  * registered once the hooks are live (so nothing falls between the two)
  * and unregistered right away; registering runs .init in every
- * namespace that exists.
+ * namespace that exists, and in any set up meanwhile.  Claims in a
+ * namespace wait until its walk is done; a walk that fails still lets
+ * them go on (the load then fails), rather than hold them while the
+ * hooks are taken out.
  */
+static int enum_err;
+
 static int __net_init ddemux_enum_init(struct net *net)
 {
 	struct ddemux_net *dn = ddemux_net(net);
+	int err;
 
-	if (dn)
-		ddemux_enumerate(net, dn);
+	if (!dn)
+		return 0;
+	err = ddemux_enumerate(net, dn);
+	if (err && !enum_err)
+		enum_err = err;
+	ddemux_core_synced(dn);
 	return 0;
 }
 
@@ -122,6 +132,7 @@ static int __init ddemux_init(void)
 		return -EINVAL;
 	}
 	ddemux_core_init(&defaults);
+	ddemux_core_loading(true);	/* until every walk is done */
 	err = register_pernet_subsys(&ddemux_net_ops);
 	if (err)
 		return err;
@@ -132,13 +143,19 @@ static int __init ddemux_init(void)
 	if (err)
 		goto err_egress;
 	err = register_pernet_subsys(&ddemux_enum_ops);
-	if (err)
+	ddemux_core_loading(false);
+	if (!err) {
+		unregister_pernet_subsys(&ddemux_enum_ops);
+		err = enum_err;
+	}
+	if (err) {
+		pr_err("cannot register the sockets that exist (%d): not loading\n",
+		       err);
 		goto err_hooks;
-	unregister_pernet_subsys(&ddemux_enum_ops);
+	}
 
-	pr_info("loaded %s: mode=%d domain=%d egress=%d max_entries=%u hooks_missing=%d\n",
-		DDEMUX_VERSION, mode, domain, egress, max_entries,
-		atomic_read(&ddemux_gstats.hooks_missing));
+	pr_info("loaded %s: mode=%d domain=%d egress=%d max_entries=%u\n",
+		DDEMUX_VERSION, mode, domain, egress, max_entries);
 	return 0;
 
 err_hooks:

@@ -233,6 +233,14 @@ def a_connect(st, name, addr):
     return _err(st[name].connect, addr)
 
 
+def a_connect_nb(st, name, addr):
+    """A non-blocking connect: EINPROGRESS, or what it returns at once."""
+    st[name].setblocking(False)
+    e = st[name].connect_ex(addr)
+    st[name].setblocking(True)
+    return e
+
+
 def a_sendto(st, name, data, addr):
     return _err(st[name].sendto, data, addr)
 
@@ -307,10 +315,11 @@ def a_read_file(st, path):
 ICMP_ECHO, ICMPV6_ECHO = 8, 128
 
 
-def a_ping(st, name, family, ident, ra=False):
+def a_ping(st, name, family, ident, ra=False, host=None, v6only=None):
     proto = socket.IPPROTO_ICMP if family == socket.AF_INET else socket.IPPROTO_ICMPV6
-    a_sock(st, name, family, socket.SOCK_DGRAM, proto, ra=ra)
-    host = "0.0.0.0" if family == socket.AF_INET else "::"
+    a_sock(st, name, family, socket.SOCK_DGRAM, proto, ra=ra, v6only=v6only)
+    if host is None:
+        host = "0.0.0.0" if family == socket.AF_INET else "::"
     return a_bind(st, name, (host, ident))
 
 
@@ -321,6 +330,7 @@ def a_ping_send(st, name, dst, seq, payload):
 
 
 IP_PKTINFO, IP_FREEBIND, IP_TRANSPARENT = 8, 15, 19
+IP_LOCAL_PORT_RANGE = 51
 
 
 def csum(data):
@@ -741,24 +751,50 @@ def implicit_bind_connect(t):
               "EADDRINUSE", "thief's bind on a port picked by connect()")
 
 
-@test("differs")
-def autobind_avoids_other_domain(t):
-    """With one ephemeral port left, held by another user with SO_REUSEADDR,
-    the kernel would hand it out again: ddemux refuses it."""
+def autobind_onto(t, per_socket):
+    """The holder has SO_REUSEADDR on the only ephemeral port the other
+    user may pick (the range sysctl, or the per-socket IP_LOCAL_PORT_RANGE
+    option); the other user's autobinding sendto(), with SO_REUSEADDR
+    too, must not land on it -- the kernel would share it -- and every
+    datagram sent to the holder meanwhile reaches the holder."""
     p = t.port()
-    rng = "/proc/sys/net/ipv4/ip_local_port_range"
-    old = open(rng).read().split()
-    with open(rng, "w") as f:
-        f.write("%d %d" % (p, p))
-    t.cleanups.append(lambda: open(rng, "w").write(" ".join(old)))
+    if per_socket:
+        p += 25000	# the option only narrows the namespace's range
+    q = t.port()	# the sender's
     alice, mallory = t.actor(ALICE), t.actor(MALLORY)
     expect_eq(alice(a_udp, "s", ("0.0.0.0", p), ra=True), 0, "holder bind")
-    mallory(a_sock, "s", socket.AF_INET, socket.SOCK_DGRAM, ra=True)
-    e = mallory(a_sendto, "s", b"x", ("127.0.0.1", 9))
-    check(e in (errno.EAGAIN, errno.EADDRINUSE),
-          "autobind onto the other user's port: %s" % ename(e))
-    if t.module:
-        check(t.stats()["autobind_retries"] > 0, "no autobind retry counted")
+    if per_socket:
+        opt = p << 16 | p
+    else:
+        rng = "/proc/sys/net/ipv4/ip_local_port_range"
+        old = open(rng).read().split()
+        with open(rng, "w") as f:
+            f.write("%d %d" % (p, p))
+        t.cleanups.append(lambda: open(rng, "w").write(" ".join(old)))
+    for i in range(10):
+        mallory(a_sock, "s%d" % i, socket.AF_INET, socket.SOCK_DGRAM, ra=True)
+        if per_socket:
+            expect_eq(mallory(a_setsockopt, "s%d" % i, socket.IPPROTO_IP,
+                              IP_LOCAL_PORT_RANGE, struct.pack("=I", opt)), 0,
+                      "IP_LOCAL_PORT_RANGE")
+        mallory.start(a_sendto, "s%d" % i, b"x", ("127.0.0.1", 9))
+        sendudp(("127.0.0.1", p), b"%d" % i, src=("127.0.0.1", q)).close()
+        e = mallory.wait()
+        check(e in (errno.EAGAIN, errno.EADDRINUSE),
+              "autobind onto the other user's port: %s" % ename(e))
+    got = alice(a_recv_all, "s")
+    expect_eq(sorted(got), sorted(b"%d" % i for i in range(10)),
+              "datagrams that reached the holder")
+
+
+@test("differs")
+def autobind_avoids_other_domain(t):
+    autobind_onto(t, False)
+
+
+@test("differs")
+def autobind_local_port_range_option(t):
+    autobind_onto(t, True)
 
 
 @test("differs")
@@ -808,6 +844,284 @@ def cgroup_domains(t):
                   0, "domain=3: same user, same cgroup")
         expect_eq(ename(b(a_udp, "r", ("0.0.0.0", r), ra=True)), "EADDRINUSE",
                   "domain=3: same user, other cgroup")
+
+
+# ---- rule 2 at every instant: changes after bind --------------------------
+
+def dummy_dev(t, name):
+    sh("ip", "link", "add", name, "type", "dummy")
+    t.cleanups.append(lambda: subprocess.run(["ip", "link", "del", name],
+                                             capture_output=True))
+    sh("ip", "link", "set", name, "up")
+
+
+def from_peer(peer, dst, data, sport=0):
+    """A datagram from the peer namespace, arriving on ddtv0."""
+    peer(a_udp, "tx", (V4_PEER, sport))
+    peer(a_sendto, "tx", data, dst)
+    peer(a_close, "tx")
+
+
+@test("differs")
+def udp_disconnect_keeps_device(t):
+    """The thief, on another device, disconnects (which clears the device
+    and so needs no privilege to set a new one) and binds the victim's
+    device: ddemux refuses the disconnect, and what arrives on the
+    victim's device reaches the victim."""
+    peer = veth_peer(t)
+    dummy_dev(t, "ddtd0")
+    p = t.port()
+    alice, mallory = t.actor(ALICE), t.actor(MALLORY)
+    expect_eq(alice(a_udp, "s", ("0.0.0.0", p), ra=True, dev="ddtv0"), 0,
+              "victim on ddtv0")
+    expect_eq(mallory(a_udp, "s", ("0.0.0.0", p), ra=True, dev="ddtd0"), 0,
+              "thief on another device")
+    e = mallory(a_disconnect, "s")
+    if not e:
+        mallory(a_setsockopt, "s", socket.SOL_SOCKET, SO_BINDTODEVICE, b"ddtv0")
+    if t.module:
+        expect_eq(ename(e), "EADDRINUSE", "the thief's disconnect")
+    from_peer(peer, (V4_HOST, p), b"for alice")
+    got = alice(a_recv, "s")
+    check(got and got[0] == b"for alice",
+          "the datagram on the victim's device did not reach the victim")
+    check(mallory(a_recv, "s", 0.3) is None, "the thief received it")
+
+
+@test("differs")
+def udp_device_change_refused(t):
+    """With CAP_NET_RAW a bound socket may move to another device: not
+    onto another domain's set."""
+    peer = veth_peer(t)
+    dummy_dev(t, "ddtd0")
+    p = t.port()
+    alice, mallory = t.actor(ALICE), t.actor(MALLORY, caps=("net_raw",))
+    expect_eq(alice(a_udp, "s", ("0.0.0.0", p), ra=True, dev="ddtv0"), 0,
+              "victim on ddtv0")
+    expect_eq(mallory(a_udp, "s", ("0.0.0.0", p), ra=True, dev="ddtd0"), 0,
+              "thief on another device")
+    e = mallory(a_setsockopt, "s", socket.SOL_SOCKET, SO_BINDTODEVICE, b"ddtv0")
+    if t.module:
+        expect_eq(ename(e), "EADDRINUSE", "the thief's SO_BINDTODEVICE")
+        expect_eq(mallory(a_setsockopt, "s", socket.SOL_SOCKET,
+                          SO_BINDTODEVICE, b"ddtd0"), 0,
+                  "its own device again")
+    from_peer(peer, (V4_HOST, p), b"for alice")
+    got = alice(a_recv, "s")
+    check(got and got[0] == b"for alice", "the victim did not get its datagram")
+
+
+@test("differs")
+def udp_reconnect_after_disconnect(t):
+    """A wildcard socket connected elsewhere narrows to 127.0.0.1, the
+    victim binds 10.99.0.1 on the same port, the thief disconnects and
+    connects to the victim's peer through 10.99.0.1: a connected socket
+    outscores the victim's, and takes what its peer sends."""
+    peer = veth_peer(t)
+    p = t.port()
+    alice, mallory = t.actor(ALICE), t.actor(MALLORY)
+    expect_eq(mallory(a_udp, "s", ("0.0.0.0", p), ra=True), 0, "thief wildcard")
+    expect_eq(mallory(a_connect, "s", ("127.0.0.1", 9)), 0, "thief connects")
+    expect_eq(alice(a_udp, "s", (V4_HOST, p), ra=True), 0,
+              "victim next to the connected socket")
+    e = mallory(a_disconnect, "s")
+    if t.module:
+        expect_eq(ename(e), "EADDRINUSE", "the thief's disconnect")
+    mallory(a_connect, "s", (V4_PEER, 7))
+    from_peer(peer, (V4_HOST, p), b"for alice", sport=7)
+    got = alice(a_recv, "s")
+    check(got and got[0] == b"for alice",
+          "the peer's datagram did not reach the victim")
+    if t.module:
+        expect_eq(t.stats()["overlaps_observed"], 0, "overlaps_observed")
+
+
+def tcp_widening(t, how):
+    """The thief's wildcard socket narrows by connecting, the victim binds
+    another address on the port, the thief's socket widens back to the
+    wildcard (keeping the port, as bind() locked it): on stock Linux it
+    then listens there and the victim cannot; with ddemux it loses the
+    port instead."""
+    local_addrs(t, "127.0.0.2")
+    p = t.port()
+    alice, mallory = t.actor(ALICE), t.actor(MALLORY)
+    lsn = socket.socket()
+    lsn.bind(("127.0.0.1", 0))
+    lsn.listen()
+    t.cleanups.append(lsn.close)
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    t.cleanups.append(closed.close)
+    mallory(a_sock, "c", socket.AF_INET, socket.SOCK_STREAM, ra=True)
+    expect_eq(mallory(a_bind, "c", ("0.0.0.0", p)), 0, "thief wildcard")
+    s0 = t.stats() if t.module else None
+    if how == "disconnect":
+        expect_eq(mallory(a_connect, "c", lsn.getsockname()), 0, "thief connects")
+        expect_eq(alice(a_tcp, "l", ("127.0.0.2", p), ra=True), 0,
+                  "victim binds next to the connection")
+        mallory(a_disconnect, "c")
+    else:
+        e = mallory(a_connect_nb, "c", closed.getsockname())
+        check(e in (errno.EINPROGRESS, errno.ECONNREFUSED), "connect: %s" % ename(e))
+        expect_eq(alice(a_tcp, "l", ("127.0.0.2", p), ra=True), 0,
+                  "victim binds next to the connection")
+        time.sleep(0.2)
+        e = mallory(a_connect, "c", closed.getsockname())
+        check(e == errno.ECONNREFUSED, "second connect: %s" % ename(e))
+    mallory(a_listen, "c")
+    expect_eq(alice(a_listen, "l"), 0, "victim listens")
+    c = socket.create_connection(("127.0.0.2", p), timeout=3)
+    check(alice(a_accept, "l") is not None, "the victim did not get the connection")
+    c.close()
+    if t.module:
+        st = t.stats()
+        expect_eq(st["ports_revoked"] - s0["ports_revoked"], 1, "ports_revoked")
+        expect_eq(st["overlaps_observed"], 0, "overlaps_observed")
+        check(mallory(a_name, "c")[1] != p, "the thief kept the port")
+
+
+@test("differs")
+def tcp_disconnect_widening(t):
+    tcp_widening(t, "disconnect")
+
+
+@test("differs")
+def tcp_failed_connect_widening(t):
+    tcp_widening(t, "failed connect")
+
+
+def make_vrf(t):
+    """ddtv0 (the veth to the peer) enslaved to VRF ddtvrf."""
+    sh("ip", "link", "add", "ddtvrf", "type", "vrf", "table", "99")
+    t.cleanups.append(lambda: subprocess.run(["ip", "link", "del", "ddtvrf"],
+                                             capture_output=True))
+    sh("ip", "link", "set", "ddtvrf", "up")
+    sh("ip", "link", "set", "ddtv0", "master", "ddtvrf")
+
+
+@test("differs")
+def vrf_master_and_slave_overlap(t):
+    """A socket bound to a VRF receives what arrives on its slaves, as one
+    bound to the slave does: two domains there overlap."""
+    peer = veth_peer(t)
+    make_vrf(t)
+    p = t.port()
+    alice, mallory = t.actor(ALICE), t.actor(MALLORY)
+    expect_eq(alice(a_udp, "s", ("0.0.0.0", p), ra=True, dev="ddtv0"), 0,
+              "victim on the slave")
+    e = mallory(a_udp, "s", ("0.0.0.0", p), ra=True, dev="ddtvrf")
+    if t.module:
+        expect_eq(ename(e), "EADDRINUSE", "thief on the VRF")
+    from_peer(peer, (V4_HOST, p), b"for alice")
+    got = alice(a_recv, "s")
+    check(got and got[0] == b"for alice", "the victim did not get its datagram")
+
+
+@test("same")
+def vrf_unbound_socket_apart(t):
+    """With udp_l3mdev_accept 0 (the default) an unbound socket receives
+    nothing that arrives through a VRF: it does not overlap a socket bound
+    to the VRF, whoever holds them."""
+    peer = veth_peer(t)
+    make_vrf(t)
+    expect_eq(open("/proc/sys/net/ipv4/udp_l3mdev_accept").read().strip(), "0",
+              "udp_l3mdev_accept")
+    p = t.port()
+    alice, mallory = t.actor(ALICE), t.actor(MALLORY)
+    expect_eq(alice(a_udp, "s", ("0.0.0.0", p), ra=True, dev="ddtvrf"), 0,
+              "alice on the VRF")
+    expect_eq(mallory(a_udp, "s", ("0.0.0.0", p), ra=True), 0, "mallory unbound")
+    from_peer(peer, (V4_HOST, p), b"vrf")
+    got = alice(a_recv, "s")
+    check(got and got[0] == b"vrf", "the VRF's datagram did not reach alice")
+    sendudp(("127.0.0.1", p), b"lo").close()
+    got = mallory(a_recv, "s")
+    check(got and got[0] == b"lo", "the loopback datagram did not reach mallory")
+
+
+@test("same")
+def ping_ident_per_address(t):
+    """One ident, two addresses, two users: the kernel delivers by ident
+    and address, so each gets its own replies."""
+    local_addrs(t, "127.0.0.2")
+    ident = t.port()
+    alice, mallory = t.actor(ALICE), t.actor(MALLORY)
+    expect_eq(alice(a_ping, "p", socket.AF_INET, ident, ra=True,
+                    host="127.0.0.1"), 0, "alice on 127.0.0.1")
+    expect_eq(mallory(a_ping, "p", socket.AF_INET, ident, ra=True,
+                      host="127.0.0.2"), 0, "mallory on 127.0.0.2")
+    for who, dst, tag in ((alice, "127.0.0.1", b"alice"),
+                          (mallory, "127.0.0.2", b"mallory")):
+        expect_eq(who(a_ping_send, "p", dst, 1, tag), 0, "echo request")
+        got = who(a_recv, "p")
+        check(got and got[0].endswith(tag), "echo reply to " + dst)
+
+
+@test("same")
+def ping6_socket_is_not_dual_stack(t):
+    """An ICMPv6 echo socket receives no ICMP, IPV6_V6ONLY or not: it does
+    not overlap an ICMP echo socket with the same ident."""
+    ident = t.port()
+    alice, mallory = t.actor(ALICE), t.actor(MALLORY)
+    expect_eq(alice(a_ping, "p", socket.AF_INET6, ident, ra=True, v6only=False),
+              0, "alice's ICMPv6 socket")
+    expect_eq(mallory(a_ping, "p", socket.AF_INET, ident, ra=True), 0,
+              "mallory's ICMP socket")
+    for who, dst, tag in ((alice, "::1", b"alice"), (mallory, "127.0.0.1", b"mallory")):
+        expect_eq(who(a_ping_send, "p", dst, 1, tag), 0, "echo request")
+        got = who(a_recv, "p")
+        check(got and got[0].endswith(tag), "echo reply to " + dst)
+
+
+def mcast_join(st, name, group, ifaddr):
+    mreq = socket.inet_aton(group) + socket.inet_aton(ifaddr)
+    return _err(st[name].setsockopt, socket.IPPROTO_IP,
+                socket.IP_ADD_MEMBERSHIP, mreq)
+
+
+@test("same")
+def multicast_group_shared(t):
+    """Every member of a group gets every datagram sent to it: two users
+    on one group address take nothing from each other, nor from a
+    wildcard socket on the port, which alone gets the unicast."""
+    peer = veth_peer(t)
+    p = t.port()
+    group = "239.1.2.3"
+    alice, mallory, carol = t.actor(ALICE), t.actor(MALLORY), t.actor(CAROL)
+    expect_eq(alice(a_udp, "g", (group, p), ra=True), 0, "alice on the group")
+    expect_eq(mallory(a_udp, "g", (group, p), ra=True), 0, "mallory on the group")
+    expect_eq(carol(a_udp, "w", ("0.0.0.0", p), ra=True), 0, "carol's wildcard")
+    for who in (alice, mallory):
+        expect_eq(who(mcast_join, "g", group, V4_HOST), 0, "join")
+    peer(a_udp, "tx", (V4_PEER, 0))
+    peer(a_setsockopt, "tx", socket.IPPROTO_IP, socket.IP_MULTICAST_IF,
+         socket.inet_aton(V4_PEER))
+    expect_eq(peer(a_sendto, "tx", b"group", (group, p)), 0, "multicast send")
+    expect_eq(peer(a_sendto, "tx", b"unicast", (V4_HOST, p)), 0, "unicast send")
+    for who in (alice, mallory):
+        got = who(a_recv_all, "g", 1.0)
+        expect_eq(got, [b"group"], "what a group member received")
+    got = carol(a_recv_all, "w", 1.0)
+    check(b"unicast" in got, "the wildcard socket did not get the unicast: %r" % got)
+
+
+@test("module")
+def ping_preexisting_enumerated(t):
+    """A ping socket that exists at insmod is in the registry: its ident
+    is protected at once."""
+    ident = t.port()
+    alice, mallory = t.actor(ALICE), t.actor(MALLORY)
+    subprocess.run(["rmmod", "ddemux"], check=True)
+    try:
+        expect_eq(alice(a_ping, "p", socket.AF_INET, ident, ra=True), 0,
+                  "ping socket while unloaded")
+    finally:
+        subprocess.run(["insmod", t.ko], check=True)
+    rows = [l.split() for l in open(PROC + "/sockets").read().splitlines()[1:]]
+    check(any(r[0] == "ping" and r[1] == "0.0.0.0:%d" % ident and
+              r[5] == str(ALICE) for r in rows), "no registry row: %s" % rows)
+    expect_eq(ename(mallory(a_ping, "p", socket.AF_INET, ident, ra=True)),
+              "EADDRINUSE", "the same ident, another user")
 
 
 # ---- rule 3: forged replies, observed at the victim ----------------------
@@ -1282,23 +1596,36 @@ def audit_record(t):
 
 @test("module")
 def registry_bound(t):
-    """At max_entries a socket is checked but not recorded, and counted."""
+    """At max_entries a new set is refused with ENOBUFS, never admitted
+    unrecorded; what is recorded stays protected, and the refusal is
+    counted and logged."""
     subprocess.run(["rmmod", "ddemux"], check=True)
-    base = None
     try:
         subprocess.run(["insmod", t.ko, "max_entries=64"], check=True)
-        base = registry_baseline()
         alice, mallory = t.actor(ALICE), t.actor(MALLORY)
         p = t.port()
         expect_eq(alice(a_udp, "s", ("0.0.0.0", p), ra=True), 0, "alice")
         room = 64 - registry_baseline()
-        for i in range(room + 3):
+        for i in range(room):
             expect_eq(alice(a_udp, "f%d" % i, ("127.0.0.1", 0)), 0, "filler %d" % i)
         expect_eq(registry_baseline(), 64, "entries at the bound")
-        expect_eq(t.stats()["registry_full"], 3, "registry_full")
+        before = t.klog_mark()
+        for i in range(3):
+            expect_eq(ename(alice(a_udp, "x%d" % i, ("127.0.0.1", 0))),
+                      "ENOBUFS", "autobind past the bound")
+        expect_eq(ename(mallory(a_udp, "y", ("127.0.0.1", t.port()))),
+                  "ENOBUFS", "bind past the bound")
+        expect_eq(registry_baseline(), 64, "entries past the bound")
+        check(t.stats()["registry_full"] >= 4, "registry_full")
+        check(log_has(t, before, "deny bind", "reason=registry-full",
+                      "uid=%d" % MALLORY), "no registry-full line")
         # recorded sockets stay protected
         expect_eq(ename(mallory(a_udp, "s", ("0.0.0.0", p), ra=True)), "EADDRINUSE",
                   "co-bind over a recorded socket")
+        # (a new sender could not bind now: a filler sends)
+        expect_eq(alice(a_sendto, "f0", b"still", ("127.0.0.1", p)), 0, "send")
+        got = alice(a_recv, "s")
+        check(got and got[0] == b"still", "alice's datagram")
     finally:
         t.finish()
         t.actors, t.cleanups = [], []
@@ -1432,9 +1759,9 @@ def namespaces_independent(t):
 
 
 @test("module")
-def disconnect_overlap_counted(t):
-    """connect() narrows, disconnect widens back: an overlap ddemux cannot
-    refuse (disconnect cannot fail) is counted and reported."""
+def disconnect_refused_and_reported(t):
+    """A disconnect that would widen the set over another domain's fails
+    with EADDRINUSE, is reported, and leaves the socket as it was."""
     p = t.port()
     alice, mallory = t.actor(ALICE), t.actor(MALLORY)
     expect_eq(mallory(a_udp, "s", ("0.0.0.0", p), ra=True), 0, "mallory wildcard")
@@ -1443,11 +1770,14 @@ def disconnect_overlap_counted(t):
               "alice next to the connected socket")
     s0 = t.stats()
     before = t.klog_mark()
-    expect_eq(mallory(a_disconnect, "s"), 0, "disconnect")
-    expect_eq(t.stats()["overlaps_observed"] - s0["overlaps_observed"], 1,
-              "overlaps_observed")
-    check(log_has(t, before, "overlap disconnect", "uid=%d" % MALLORY),
-          "overlap line")
+    expect_eq(ename(mallory(a_disconnect, "s")), "EADDRINUSE", "disconnect")
+    expect_eq(t.stats()["binds_vetoed"] - s0["binds_vetoed"], 1, "binds_vetoed")
+    expect_eq(t.stats()["overlaps_observed"], 0, "overlaps_observed")
+    check(log_has(t, before, "deny disconnect", "uid=%d" % MALLORY,
+                  "holder_uid=%d" % ALICE), "deny line")
+    rows = [l.split() for l in open(PROC + "/sockets").read().splitlines()[1:]]
+    check(["udp", "127.0.0.1:%d" % p, "127.0.0.1:9", "0", "connected", str(MALLORY)]
+          in [r[:6] for r in rows], "mallory's connected row: %s" % rows)
 
 
 @test("module")
@@ -1500,6 +1830,12 @@ def run(only=None, stock=False, ko=None):
                 t.finish()
             except Exception as e:
                 err = err or "cleanup: %s" % e
+        if not stock and not err:
+            # no test may leave an overlap recorded that was not refused
+            st = T(True, ko).stats()
+            for k in ("overlaps_observed", "rollback_failed"):
+                if st[k]:
+                    err = "%s is %d" % (k, st[k])
         if base is not None and not err:
             # every socket the test made is gone: so is its entry
             for _ in range(50):

@@ -401,7 +401,9 @@ def main():
     same = [l for l in klog_since(log0) if "deny bind" in l and
             re.search(r" uid=(\d+) ", l).group(1) == re.search(r"holder_uid=(\d+)", l).group(1)]
     bad = None
-    if viol:
+    if s1["overlaps_observed"]:
+        bad = "overlaps_observed is %d" % s1["overlaps_observed"]
+    elif viol:
         bad = "%d cross-domain overlaps in the kernel's tables, e.g. %s" % (len(viol), viol[0])
     elif same:
         bad = "a veto within one domain: " + same[0]
@@ -469,9 +471,22 @@ def main():
     lsn.close()
     if not err and ops["bind"] < cycles:
         err = "no load: %d binds during %d reloads" % (ops["bind"], cycles)
+    if not err and stats()["overlaps_observed"]:
+        err = "overlaps_observed is %d" % stats()["overlaps_observed"]
     result("reload", err, "%d rmmod/insmod cycles in %.0f s under a load of %d binds, "
            "%d connects, %d sends; a TCP connection and a UDP socket kept working" % (
                cycles, time.time() - t0, ops["bind"], ops["connect"], ops["send"]))
+
+    # every socket of the reload phase is closed: no entry may be left,
+    # whatever the loads and the walks raced with
+    for _ in range(100):
+        n = len(open("/proc/net/ddemux/sockets").read().splitlines())
+        if n == base:
+            break
+        time.sleep(0.1)
+    left = open("/proc/net/ddemux/sockets").read().splitlines()[base:]
+    result("reload-drained", "%d entries left after the reloads, e.g. %s" % (
+        n - base, left[:2]) if n != base else None, "back to %d entries" % base)
     sys.exit(1 if failed else 0)
 
 
