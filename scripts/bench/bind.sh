@@ -135,7 +135,7 @@ stats() {
 	while read -r k v; do
 		case \$k in
 		registry_entries | enumerated | binds_checked | binds_vetoed | \\
-		registry_full | registry_nomem | hooks_missing)
+		registry_full | registry_nomem | overlaps_observed)
 			out="\$out \$k=\$v" ;;
 		esac
 	done </proc/net/ddemux/stats
