@@ -17,6 +17,7 @@
 #include <linux/rhashtable-types.h>
 #include <linux/atomic.h>
 #include <linux/list.h>
+#include <linux/gfp.h>
 
 /* Transport protocols whose port (or echo ident) spaces ddemux guards. */
 enum ddemux_proto {
@@ -279,20 +280,27 @@ int ddemux_aset_format_remote(const struct ddemux_aset *s, char *buf,
  * The registry: the address sets of one network namespace.
  *
  * Entries are keyed by their owner (the struct sock pointer, never
- * dereferenced here) and grouped by (protocol, port) so that a check
- * touches only the sockets on that port.  All writers serialise on
- * @lock; readers walk the port lists under RCU without it.
+ * dereferenced here), grouped by (protocol, port) and, within a port, by
+ * local address, so that a check touches only the sets that can overlap.
+ * Each port has its own lock; readers walk under RCU.  See
+ * ddemux_table.c.
  */
 struct ddemux_registry {
-	spinlock_t lock;			/* serialises every writer */
 	struct rhashtable ports;	/* (proto, port) -> struct ddemux_port */
+	struct rhashtable addrs;	/* (port, laddr) -> struct ddemux_addr */
 	struct rhashtable owners;	/* owner -> struct ddemux_entry */
-	struct list_head port_list;	/* every port node; under lock */
-	unsigned int nr;		/* entries, pending included; under lock */
+	struct rhashtable doms;		/* uid, cgroup -> struct ddemux_dom */
+	spinlock_t list_lock;		/* writers of @port_list */
+	spinlock_t dom_lock;		/* a domain counter's first and last entry */
+	struct list_head port_list;	/* every port node; RCU */
+	atomic_t nr;			/* entries, pending included */
 	unsigned int max;		/* bound on @nr */
+	unsigned int quota;		/* bound on one domain's entries, 0: none */
+	u8 quota_mask;			/* what a domain is (DDEMUX_DOM_*) */
 	atomic64_t full;		/* claims not recorded: @max reached */
+	atomic64_t quota_hits;		/* claims not recorded: over @quota */
 	atomic64_t nomem;		/* claims not recorded: allocation failed */
-	bool dead;			/* torn down; under lock */
+	bool dead;			/* torn down */
 };
 
 /* Flags for ddemux_reg_claim(). */
@@ -323,8 +331,10 @@ static inline const void *ddemux_key_owner(const void *key)
  * @holder_pid: tgid recorded when the holder claimed its set
  * @holder_pending: the holder's claim is still pending
  * @reason: the reason of the verdict
- * @unrecorded: the set was allowed but could not be recorded: the
- *	registry is full or memory ran out (ddemux_judge() refuses it then)
+ * @unrecorded: the set was allowed but could not be recorded
+ *	(ddemux_judge() refuses it then)
+ * @why: why not: -ENOSPC (the registry is full), -EDQUOT (the domain is
+ *	at its quota), -ENOMEM
  * @present: %DDEMUX_CLAIM_IF_ABSENT found an entry: nothing was done
  */
 struct ddemux_conflict {
@@ -333,23 +343,36 @@ struct ddemux_conflict {
 	bool holder_pending;
 	enum ddemux_reason reason;
 	bool unrecorded;
+	int why;
 	bool present;
 };
 
-/* One row of a registry snapshot. */
+/* One row of the registry, as a walk reads it. */
 struct ddemux_snap_row {
 	struct ddemux_aset set;
 	u32 pid;
 	bool pending;
 };
 
+/* A walk over every entry (ddemux_reg_iter_start()); opaque. */
+struct ddemux_reg_iter {
+	struct ddemux_registry *reg;
+	struct ddemux_port *port;
+	struct ddemux_addr *addr;
+	struct ddemux_entry *e;
+};
+
+int ddemux_reg_module_init(void);
+void ddemux_reg_module_exit(void);
 int ddemux_reg_init(struct ddemux_registry *reg, unsigned int max);
+void ddemux_reg_set_quota(struct ddemux_registry *reg, unsigned int quota,
+			  u8 mask);
 void ddemux_reg_destroy(struct ddemux_registry *reg);
 enum ddemux_verdict ddemux_reg_claim(struct ddemux_registry *reg,
 				     const void *owner,
 				     const struct ddemux_aset *set, u32 pid,
 				     unsigned int flags,
-				     const struct ddemux_policy *pol,
+				     const struct ddemux_policy *pol, gfp_t gfp,
 				     struct ddemux_conflict *c);
 bool ddemux_reg_commit(struct ddemux_registry *reg, const void *owner);
 bool ddemux_reg_release(struct ddemux_registry *reg, const void *owner);
@@ -363,7 +386,11 @@ bool ddemux_reg_find_other(struct ddemux_registry *reg,
 			   struct ddemux_aset *found);
 bool ddemux_reg_port_used(struct ddemux_registry *reg, u8 proto, u16 port);
 unsigned int ddemux_reg_count(struct ddemux_registry *reg);
-int ddemux_reg_snapshot(struct ddemux_registry *reg,
-			struct ddemux_snap_row **rows, unsigned int *nr);
+bool ddemux_reg_iter_start(struct ddemux_registry *reg,
+			   struct ddemux_reg_iter *it, loff_t pos);
+bool ddemux_reg_iter_next(struct ddemux_reg_iter *it);
+void ddemux_reg_iter_stop(struct ddemux_reg_iter *it);
+void ddemux_reg_iter_row(const struct ddemux_reg_iter *it,
+			 struct ddemux_snap_row *row);
 
 #endif /* _DDEMUX_H */

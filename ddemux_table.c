@@ -2,33 +2,44 @@
 /*
  * ddemux - the registry of address sets of one network namespace
  *
- * Shape.  Every entry is one socket's address set.  Entries hang off a
- * port node, one per (protocol, port) in use, so a check walks only the
- * sockets on the port being claimed; port nodes live in an rhashtable
- * keyed by (protocol << 16 | port).  A second rhashtable finds an entry
- * by its owner (the socket pointer) for updates and removal.  Port nodes
- * are also threaded on a plain list for the /proc snapshot.
+ * Shape.  Every entry is one socket's address set.  Entries hang off an
+ * address node, one per (protocol, port, local address) in use -- the
+ * wildcard is an address too -- and address nodes off a port node, one
+ * per (protocol, port).  A set with a specific local address can only
+ * overlap sets on that address or on the wildcard, so a claim, and a
+ * packet-path lookup, look at two address nodes and nothing else; only a
+ * claim of the wildcard itself walks the whole port.  Three rhashtables
+ * find a port node by (protocol << 16 | port), an address node by
+ * (port key, address), and an entry by its owner (the socket pointer, or
+ * its reservation key) for updates and removal.  A fourth counts the
+ * entries of each uid and each cgroup, for the per-domain quota.
  *
- * Locking.  Writers (claim, release, snapshot, destroy) serialise on
- * reg->lock, taken with spin_lock_bh() because sockets are released from
- * softirq context; under it they never sleep and allocate with
- * GFP_ATOMIC.  The check of a claim and its insertion happen under
- * one hold of the lock, so of two racing claims that overlap across
- * domains exactly one is recorded.  Readers on the packet path
- * (ddemux_reg_find_other) take only rcu_read_lock(): entries are
- * immutable once published; a changed set is published as a new entry
- * that replaces the old with hlist_replace_rcu(), and removed entries
- * and port nodes are freed after a grace period with kfree_rcu().  The
- * fields only writers read (an entry's pid and pending flag, the
- * pnode.pprev link, a port node's place on reg->port_list) share their
- * memory with the rcu_head, which the free writes once the object is
- * unlinked; lock-free readers touch only the set, the owner and the
- * forward links, which stay intact until the grace period ends.
+ * Locking.  Each port node has a spinlock, taken with spin_lock_bh()
+ * (sockets are released from softirq), that serialises every change of
+ * the port's entries and address nodes: the check of a claim and its
+ * insertion happen under one hold of it, so of two racing claims that
+ * overlap across domains exactly one is recorded, and claims on other
+ * ports do not wait.  The rhashtables serialise their own buckets.
+ * Under a port lock nothing sleeps and nothing is allocated: what a
+ * claim may need (an entry, an address node, a port node, a domain
+ * counter) is allocated before, as the caller's context allows, and
+ * given back if unused.  Lock order: a port's lock, then reg->dom_lock,
+ * then reg->list_lock.
  *
- * Memory.  An entry is 104 bytes (kmalloc-128); a port node is 64 bytes
- * (kmalloc-64) shared by every entry on its port; each rhashtable adds
- * between 4/3 and 8/3 bucket pointers per element (it doubles when it
- * is three quarters full).
+ * Readers.  The packet path (ddemux_reg_find_other()) and lookups by
+ * owner take only rcu_read_lock(): entries are immutable once published;
+ * a changed set is a new entry, linked before the old one is unlinked,
+ * and removed entries and nodes are freed after a grace period.  The
+ * fields only writers read (an entry's pid, pending and adopted flags,
+ * the back link of its list node) share their memory with the rcu_head,
+ * which the free writes once the entry is unlinked; lock-free readers
+ * touch only the set, the owner and the forward links.
+ *
+ * Memory.  An entry is 104 bytes, from a slab of its own; a port node
+ * and an address node are shared by the entries on them; each
+ * rhashtable adds between 4/3 and 8/3 bucket pointers per element (it
+ * doubles when three quarters full).  With a memory cgroup, what a task
+ * claims is charged to it.
  */
 #include <linux/kernel.h>
 #include <linux/slab.h>
@@ -52,15 +63,30 @@
 struct ddemux_port {
 	struct rhash_head node;		/* in reg->ports */
 	u32 key;			/* proto << 16 | port */
-	unsigned int nr;		/* entries on this port */
+	spinlock_t lock;		/* this port's entries and address nodes */
+	bool dead;			/* unlinked; under @lock */
+	unsigned int nr;		/* entries on this port; under @lock */
 	unsigned int uid_other;		/* entries whose uid is not dom0's */
 	unsigned int cg_other;		/* entries whose cgroup is not dom0's */
 	struct ddemux_domain dom0;
+	struct hlist_head addrs;	/* RCU list of struct ddemux_addr */
+	struct list_head all;		/* reg->port_list, RCU */
+	struct rcu_head rcu;
+};
+
+/* The key of an address node: its port's key and the local address. */
+struct ddemux_addr_key {
+	u32 port;
+	struct in6_addr laddr;
+} __packed;
+
+struct ddemux_addr {
+	struct rhash_head node;		/* in reg->addrs */
+	struct ddemux_addr_key key;
+	unsigned int nr;		/* entries; under the port's lock */
+	struct hlist_node pnode;	/* in port->addrs */
 	struct hlist_head entries;	/* RCU list of struct ddemux_entry */
-	union {
-		struct list_head all;	/* reg->port_list, under reg->lock */
-		struct rcu_head rcu;	/* once unlinked */
-	};
+	struct rcu_head rcu;
 };
 
 struct ddemux_entry {
@@ -69,34 +95,45 @@ struct ddemux_entry {
 	union {
 		/* while linked */
 		struct {
-			struct hlist_node pnode;	/* in port->entries */
-			u32 pid;	/* tgid that claimed the set; under lock */
-			bool pending;	/* reserved, not committed; under lock */
-			/* recorded by DDEMUX_CLAIM_IF_ABSENT, not
-			 * claimed since; under lock
-			 */
+			struct hlist_node anode;	/* in addr->entries */
+			u32 pid;	/* tgid that claimed the set */
+			bool pending;	/* reserved, not committed */
+			/* recorded by DDEMUX_CLAIM_IF_ABSENT, not claimed since */
 			bool adopted;
 		};
-		/* once unlinked: readers may still follow pnode.next */
+		/* once unlinked: readers may still follow anode.next */
 		struct {
-			struct hlist_node *pnode_next;
+			struct hlist_node *anode_next;
 			struct rcu_head rcu;
 		};
 	};
 	struct ddemux_aset set;
 };
 
-/* The documented memory: one kmalloc-128 object per entry, 64 per port. */
+/* What a uid (key | DOM_UID_BIT) or a cgroup (key) holds: entries. */
+struct ddemux_dom {
+	struct rhash_head node;		/* in reg->doms */
+	u64 key;
+	atomic_t nr;			/* 0 only while being removed */
+	struct rcu_head rcu;
+};
+
+#define DOM_UID_BIT	BIT_ULL(63)	/* cgroup ids are below 2^63 */
+
+/* The documented memory: one 104-byte slab object per entry. */
 static_assert(sizeof(struct ddemux_aset) == 60);
 static_assert(sizeof(struct ddemux_entry) == 104);
-static_assert(offsetof(struct ddemux_entry, pnode_next) ==
-	      offsetof(struct ddemux_entry, pnode.next));
-static_assert(sizeof(struct ddemux_port) == 64);
+static_assert(offsetof(struct ddemux_entry, anode_next) ==
+	      offsetof(struct ddemux_entry, anode.next));
+static_assert(sizeof(struct ddemux_addr_key) == 20);
+
+/* Slabs of the module's registries; see ddemux_reg_module_init(). */
+static struct kmem_cache *entry_cache;
 
 /*
- * Both tables hash with an inlined, seeded jhash of their one- or
- * two-word key and compare keys directly: rhashtable's defaults call an
- * out-of-line jhash2() and memcmp() for every hash and every comparison.
+ * The tables hash with an inlined, seeded jhash of their key and compare
+ * keys directly: rhashtable's defaults call an out-of-line jhash2() and
+ * memcmp() for every hash and every comparison.
  */
 static u32 port_hash(const void *data, u32 len, u32 seed)
 {
@@ -108,6 +145,25 @@ static int port_cmp(struct rhashtable_compare_arg *arg, const void *obj)
 	const struct ddemux_port *port = obj;
 
 	return port->key != *(const u32 *)arg->key;
+}
+
+static u32 addr_hash(const void *data, u32 len, u32 seed)
+{
+	const struct ddemux_addr_key *k = data;
+
+	return jhash_3words(k->port, (__force u32)k->laddr.s6_addr32[3],
+			    (__force u32)(k->laddr.s6_addr32[0] ^
+					  k->laddr.s6_addr32[1] ^
+					  k->laddr.s6_addr32[2]), seed);
+}
+
+static int addr_cmp(struct rhashtable_compare_arg *arg, const void *obj)
+{
+	const struct ddemux_addr *a = obj;
+	const struct ddemux_addr_key *k = arg->key;
+
+	return a->key.port != k->port ||
+	       !ipv6_addr_equal(&a->key.laddr, &k->laddr);
 }
 
 static u32 owner_hash(const void *data, u32 len, u32 seed)
@@ -124,6 +180,20 @@ static int owner_cmp(struct rhashtable_compare_arg *arg, const void *obj)
 	return e->owner != *(const void *const *)arg->key;
 }
 
+static u32 dom_hash(const void *data, u32 len, u32 seed)
+{
+	u64 v = *(const u64 *)data;
+
+	return jhash_2words((u32)v, (u32)(v >> 32), seed);
+}
+
+static int dom_cmp(struct rhashtable_compare_arg *arg, const void *obj)
+{
+	const struct ddemux_dom *d = obj;
+
+	return d->key != *(const u64 *)arg->key;
+}
+
 static const struct rhashtable_params port_params = {
 	.key_len = sizeof(u32),
 	.key_offset = offsetof(struct ddemux_port, key),
@@ -131,6 +201,15 @@ static const struct rhashtable_params port_params = {
 	.automatic_shrinking = true,
 	.hashfn = port_hash,
 	.obj_cmpfn = port_cmp,
+};
+
+static const struct rhashtable_params addr_params = {
+	.key_len = sizeof(struct ddemux_addr_key),
+	.key_offset = offsetof(struct ddemux_addr, key),
+	.head_offset = offsetof(struct ddemux_addr, node),
+	.automatic_shrinking = true,
+	.hashfn = addr_hash,
+	.obj_cmpfn = addr_cmp,
 };
 
 static const struct rhashtable_params owner_params = {
@@ -142,63 +221,47 @@ static const struct rhashtable_params owner_params = {
 	.obj_cmpfn = owner_cmp,
 };
 
+static const struct rhashtable_params dom_params = {
+	.key_len = sizeof(u64),
+	.key_offset = offsetof(struct ddemux_dom, key),
+	.head_offset = offsetof(struct ddemux_dom, node),
+	.automatic_shrinking = true,
+	.hashfn = dom_hash,
+	.obj_cmpfn = dom_cmp,
+};
+
 /*
  * The table operations, flattened: left to itself gcc emits one shared
- * out-of-line copy of rhashtable's inline lookup for both tables, which
- * then calls the hash and compare functions through pointers.  The
- * *_find() lookups are for RCU readers (they find nothing once the
- * registry is dead), the *_get() ones for writers under reg->lock.
+ * out-of-line copy of rhashtable's inline lookup for all tables, which
+ * then calls the hash and compare functions through pointers.  Lookups
+ * are for RCU readers and for writers alike (rhashtable_lookup() is
+ * valid under either).
  */
 static __flatten struct ddemux_port *port_find(struct ddemux_registry *reg,
 					       u32 key)
 {
-	if (READ_ONCE(reg->dead))
-		return NULL;
 	return rhashtable_lookup(&reg->ports, &key, port_params);
+}
+
+static __flatten struct ddemux_addr *addr_find(struct ddemux_registry *reg,
+					       u32 port,
+					       const struct in6_addr *laddr)
+{
+	struct ddemux_addr_key key = { .port = port, .laddr = *laddr };
+
+	return rhashtable_lookup(&reg->addrs, &key, addr_params);
 }
 
 static __flatten struct ddemux_entry *owner_find(struct ddemux_registry *reg,
 						 const void *owner)
 {
-	if (READ_ONCE(reg->dead))
-		return NULL;
 	return rhashtable_lookup(&reg->owners, &owner, owner_params);
 }
 
-static __flatten struct ddemux_port *port_get(struct ddemux_registry *reg,
-					      u32 key)
+static __flatten struct ddemux_dom *dom_find(struct ddemux_registry *reg,
+					     u64 key)
 {
-	return rhashtable_lookup_fast(&reg->ports, &key, port_params);
-}
-
-static __flatten struct ddemux_entry *owner_get(struct ddemux_registry *reg,
-						const void *owner)
-{
-	return rhashtable_lookup_fast(&reg->owners, &owner, owner_params);
-}
-
-static __flatten int port_insert(struct ddemux_registry *reg,
-				 struct ddemux_port *port)
-{
-	return rhashtable_insert_fast(&reg->ports, &port->node, port_params);
-}
-
-static __flatten void port_unhash(struct ddemux_registry *reg,
-				  struct ddemux_port *port)
-{
-	rhashtable_remove_fast(&reg->ports, &port->node, port_params);
-}
-
-static __flatten int owner_insert(struct ddemux_registry *reg,
-				  struct ddemux_entry *e)
-{
-	return rhashtable_insert_fast(&reg->owners, &e->node, owner_params);
-}
-
-static __flatten void owner_unhash(struct ddemux_registry *reg,
-				   struct ddemux_entry *e)
-{
-	rhashtable_remove_fast(&reg->owners, &e->node, owner_params);
+	return rhashtable_lookup(&reg->doms, &key, dom_params);
 }
 
 /* The port table's key: the same for an address set and a packet. */
@@ -207,7 +270,12 @@ static u32 port_key(u8 proto, u16 port)
 	return (u32)proto << 16 | port;
 }
 
-/* Count @s in (@delta 1) or out (-1) of @port's summary; under reg->lock. */
+static u64 uid_key(kuid_t uid)
+{
+	return DOM_UID_BIT | __kuid_val(uid);
+}
+
+/* Count @s in (@delta 1) or out (-1) of @port's summary; under its lock. */
 static void port_account(struct ddemux_port *port, const struct ddemux_aset *s,
 			 int delta)
 {
@@ -230,6 +298,399 @@ static bool port_all_in(const struct ddemux_port *port,
 	return true;
 }
 
+/* ---- what a claim may need, allocated before any lock ------------------ */
+
+struct spares {
+	struct ddemux_entry *e;
+	struct ddemux_addr *addr;
+	struct ddemux_port *port;
+	struct ddemux_dom *dom[2];
+};
+
+static void spares_free(struct spares *sp)
+{
+	if (sp->e)
+		kmem_cache_free(entry_cache, sp->e);
+	kfree(sp->addr);
+	kfree(sp->port);
+	kfree(sp->dom[0]);
+	kfree(sp->dom[1]);
+}
+
+/*
+ * Allocate what a claim of @set by @owner will need, as @gfp allows:
+ * an entry unless the claim repeats the owner's set, and the nodes and
+ * counters that do not exist yet.  Should another claim race this one,
+ * what turns out to be missing under the lock is allocated there, as
+ * GFP_ATOMIC.
+ */
+static void spares_get(struct ddemux_registry *reg, const void *owner, u32 key,
+		       const struct ddemux_aset *set, gfp_t gfp,
+		       struct spares *sp)
+{
+	bool same, port, addr, uid, cg;
+	struct ddemux_entry *old;
+
+	rcu_read_lock();
+	old = owner_find(reg, owner);
+	same = old && ddemux_aset_equal(&old->set, set);
+	port = !port_find(reg, key);
+	addr = !addr_find(reg, key, &set->laddr);
+	uid = !dom_find(reg, uid_key(set->dom.uid));
+	cg = !dom_find(reg, set->dom.cgid);
+	rcu_read_unlock();
+	if (same)
+		return;
+	sp->e = kmem_cache_alloc(entry_cache, gfp);
+	if (port)
+		sp->port = kzalloc(sizeof(*sp->port), gfp);
+	if (addr)
+		sp->addr = kmalloc(sizeof(*sp->addr), gfp);
+	if (uid)
+		sp->dom[0] = kmalloc(sizeof(*sp->dom[0]), gfp);
+	if (cg)
+		sp->dom[1] = kmalloc(sizeof(*sp->dom[1]), gfp);
+}
+
+/* @*p, or if the claim found it missing, one allocated under the lock. */
+static void *spare(void **p, size_t size)
+{
+	if (!*p)
+		*p = kmalloc(size, GFP_ATOMIC | __GFP_NOWARN);
+	return *p;
+}
+
+static void entry_free_rcu(struct rcu_head *head)
+{
+	kmem_cache_free(entry_cache, container_of(head, struct ddemux_entry,
+						  rcu));
+}
+
+/* ---- domain counters --------------------------------------------------- */
+
+/*
+ * Count one more entry for @key, unless it holds @limit already (0: no
+ * limit).  A counter exists while it counts something: its 0->1 and 1->0
+ * transitions take reg->dom_lock, so a counter found under that lock is
+ * live.  Under the entry's port lock.  Returns 0, -EDQUOT or -ENOMEM.
+ */
+static int dom_charge(struct ddemux_registry *reg, u64 key,
+		      unsigned int limit, struct ddemux_dom **spare_p)
+{
+	struct ddemux_dom *d = dom_find(reg, key);
+	int n;
+
+	if (d) {
+		n = atomic_read(&d->nr);
+		while (n) {
+			if (limit && n >= limit)
+				return -EDQUOT;
+			if (atomic_try_cmpxchg(&d->nr, &n, n + 1))
+				return 0;
+		}
+	}
+	/* no counter, or one being removed */
+	spin_lock(&reg->dom_lock);
+	d = dom_find(reg, key);
+	if (d) {
+		n = atomic_read(&d->nr);
+		if (limit && n >= limit) {
+			spin_unlock(&reg->dom_lock);
+			return -EDQUOT;
+		}
+		atomic_inc(&d->nr);
+	} else if (spare((void **)spare_p, sizeof(*d))) {
+		d = *spare_p;
+		d->key = key;
+		atomic_set(&d->nr, 1);
+		if (rhashtable_insert_fast(&reg->doms, &d->node, dom_params))
+			d = NULL;
+		else
+			*spare_p = NULL;
+	}
+	spin_unlock(&reg->dom_lock);
+	return d ? 0 : -ENOMEM;
+}
+
+static void dom_uncharge(struct ddemux_registry *reg, u64 key)
+{
+	struct ddemux_dom *d = dom_find(reg, key);
+
+	if (WARN_ON_ONCE(!d))
+		return;
+	if (atomic_dec_and_lock(&d->nr, &reg->dom_lock)) {
+		rhashtable_remove_fast(&reg->doms, &d->node, dom_params);
+		spin_unlock(&reg->dom_lock);
+		kfree_rcu(d, rcu);
+	}
+}
+
+/*
+ * Count a new entry of domain @dom: the namespace's bound, then the
+ * uid's and the cgroup's counters, the ones the quota applies to held
+ * to it.  Returns 0, -ENOSPC (the bound), -EDQUOT or -ENOMEM; on error
+ * nothing is counted.
+ */
+static int charge(struct ddemux_registry *reg, const struct ddemux_domain *dom,
+		  struct spares *sp)
+{
+	unsigned int quota = READ_ONCE(reg->quota);
+	u8 mask = READ_ONCE(reg->quota_mask);
+	int err;
+
+	if (!atomic_add_unless(&reg->nr, 1, reg->max))
+		return -ENOSPC;
+	err = dom_charge(reg, uid_key(dom->uid),
+			 mask & DDEMUX_DOM_UID ? quota : 0, &sp->dom[0]);
+	if (err)
+		goto undo_nr;
+	err = dom_charge(reg, dom->cgid,
+			 mask & DDEMUX_DOM_CGROUP ? quota : 0, &sp->dom[1]);
+	if (err)
+		goto undo_uid;
+	return 0;
+
+undo_uid:
+	dom_uncharge(reg, uid_key(dom->uid));
+undo_nr:
+	atomic_dec(&reg->nr);
+	return err;
+}
+
+static void uncharge(struct ddemux_registry *reg,
+		     const struct ddemux_domain *dom)
+{
+	dom_uncharge(reg, dom->cgid);
+	dom_uncharge(reg, uid_key(dom->uid));
+	atomic_dec(&reg->nr);
+}
+
+/* ---- ports, addresses, entries ------------------------------------------ */
+
+/*
+ * @set's port node, created from @sp if need be; NULL if it had to be
+ * created and could not.  Called under rcu_read_lock(), which keeps the
+ * node alive; the caller locks it, and finds again if it is dead.
+ */
+static struct ddemux_port *port_get(struct ddemux_registry *reg, u32 key,
+				    const struct ddemux_aset *set,
+				    struct spares *sp)
+{
+	struct ddemux_port *port = port_find(reg, key), *new;
+
+	if (port)
+		return port;
+	new = spare((void **)&sp->port, sizeof(*new));
+	if (!new)
+		return NULL;
+	memset(new, 0, sizeof(*new));
+	new->key = key;
+	spin_lock_init(&new->lock);
+	new->dom0 = set->dom;
+	INIT_HLIST_HEAD(&new->addrs);
+	port = rhashtable_lookup_get_insert_fast(&reg->ports, &new->node,
+						 port_params);
+	if (IS_ERR(port))
+		return NULL;
+	if (port)
+		return port;	/* another claim's came first */
+	sp->port = NULL;
+	spin_lock(&reg->list_lock);
+	list_add_tail_rcu(&new->all, &reg->port_list);
+	spin_unlock(&reg->list_lock);
+	return new;
+}
+
+/* Unlink an empty port node (under its lock); freed after a grace period. */
+static void port_remove(struct ddemux_registry *reg, struct ddemux_port *port)
+{
+	port->dead = true;
+	rhashtable_remove_fast(&reg->ports, &port->node, port_params);
+	spin_lock(&reg->list_lock);
+	list_del_rcu(&port->all);
+	spin_unlock(&reg->list_lock);
+	kfree_rcu(port, rcu);
+}
+
+/* The address node of @laddr on @port, created from @sp if need be. */
+static struct ddemux_addr *addr_get(struct ddemux_registry *reg,
+				    struct ddemux_port *port,
+				    const struct in6_addr *laddr,
+				    struct spares *sp)
+{
+	struct ddemux_addr *addr = addr_find(reg, port->key, laddr);
+
+	if (addr || !spare((void **)&sp->addr, sizeof(*addr)))
+		return addr;
+	addr = sp->addr;
+	addr->key.port = port->key;
+	addr->key.laddr = *laddr;
+	addr->nr = 0;
+	INIT_HLIST_HEAD(&addr->entries);
+	if (rhashtable_insert_fast(&reg->addrs, &addr->node, addr_params))
+		return NULL;
+	sp->addr = NULL;
+	hlist_add_head_rcu(&addr->pnode, &port->addrs);
+	return addr;
+}
+
+/*
+ * Take @e off its address node and port (whose lock is held), and free
+ * it after a grace period; an emptied node goes too.  Not the owner
+ * table, nor the counters: the callers do what their case needs.
+ */
+static void entry_unlink(struct ddemux_registry *reg, struct ddemux_port *port,
+			 struct ddemux_entry *e)
+{
+	struct ddemux_addr *addr = addr_find(reg, port->key, &e->set.laddr);
+
+	hlist_del_rcu(&e->anode);
+	if (addr && !--addr->nr) {
+		rhashtable_remove_fast(&reg->addrs, &addr->node, addr_params);
+		hlist_del_rcu(&addr->pnode);
+		kfree_rcu(addr, rcu);
+	}
+	port_account(port, &e->set, -1);
+	call_rcu(&e->rcu, entry_free_rcu);
+	if (!--port->nr)
+		port_remove(reg, port);
+}
+
+/* Remove @e, in the owner table, from its port (locked); uncount it. */
+static void entry_remove(struct ddemux_registry *reg, struct ddemux_port *port,
+			 struct ddemux_entry *e)
+{
+	struct ddemux_domain dom = e->set.dom;
+
+	rhashtable_remove_fast(&reg->owners, &e->node, owner_params);
+	entry_unlink(reg, port, e);
+	uncharge(reg, &dom);
+}
+
+/*
+ * @owner's entry *@ep and the port it is on, or NULL, also once the
+ * registry is dead (the caller holds rcu_read_lock()).  The caller locks the port and checks that
+ * owner_on() still holds: the entry may have been replaced meanwhile.
+ */
+static struct ddemux_port *owner_port(struct ddemux_registry *reg,
+				      const void *owner,
+				      struct ddemux_entry **ep)
+{
+	struct ddemux_entry *e;
+
+	/* the tables are gone once the registry is dead */
+	e = READ_ONCE(reg->dead) ? NULL : owner_find(reg, owner);
+
+	*ep = e;
+	return e ? port_find(reg, port_key(e->set.proto, e->set.lport)) : NULL;
+}
+
+/* Is @e, on @port (locked), still @owner's entry? */
+static bool owner_on(struct ddemux_registry *reg, const void *owner,
+		     struct ddemux_port *port, struct ddemux_entry *e)
+{
+	return !port->dead && owner_find(reg, owner) == e;
+}
+
+/*
+ * Judge @set against the entries of one address node; fold the verdict
+ * into *@verdict and @c as check_port() describes.  True to stop.
+ */
+static bool check_addr(struct ddemux_addr *addr, const void *owner,
+		       const struct ddemux_aset *set,
+		       const struct ddemux_policy *pol,
+		       enum ddemux_verdict *verdict, struct ddemux_conflict *c)
+{
+	struct ddemux_entry *e;
+
+	if (!addr)
+		return false;
+	hlist_for_each_entry(e, &addr->entries, anode) {
+		enum ddemux_reason reason;
+		enum ddemux_verdict v;
+
+		if (ddemux_key_owner(e->owner) == ddemux_key_owner(owner))
+			continue;
+		v = ddemux_decide(pol, set, &e->set, &reason);
+		if (v == DDEMUX_ALLOW) {
+			if (*verdict == DDEMUX_ALLOW &&
+			    (reason == DDEMUX_R_SHARED ||
+			     reason == DDEMUX_R_GROUP ||
+			     (reason == DDEMUX_R_SAME_DOMAIN &&
+			      c->reason == DDEMUX_R_NO_OVERLAP)))
+				c->reason = reason;
+			continue;
+		}
+		if (*verdict == DDEMUX_ALLOW) {
+			c->holder = e->set;
+			c->holder_pid = e->pid;
+			c->holder_pending = e->pending;
+			c->reason = reason;
+		}
+		*verdict = v;
+		if (v == DDEMUX_DENY)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Check @set against every set on @port (locked) it can overlap: those
+ * on its local address and on the wildcard, or for a wildcard claim all
+ * of them.  Returns the strongest verdict and describes the first
+ * refusal (or, when all is allowed, the most notable allowance) in @c.
+ */
+static enum ddemux_verdict check_port(struct ddemux_registry *reg,
+				      struct ddemux_port *port,
+				      const void *owner,
+				      const struct ddemux_aset *set,
+				      const struct ddemux_policy *pol,
+				      struct ddemux_conflict *c)
+{
+	enum ddemux_verdict verdict = DDEMUX_ALLOW;
+	struct ddemux_addr *addr;
+
+	if (!port->nr)
+		return DDEMUX_ALLOW;	/* a port node made for this claim */
+	if (port_all_in(port, &set->dom, pol->domain)) {
+		c->reason = DDEMUX_R_SAME_DOMAIN;
+		return DDEMUX_ALLOW;
+	}
+	if (ipv6_addr_any(&set->laddr)) {
+		hlist_for_each_entry(addr, &port->addrs, pnode)
+			if (check_addr(addr, owner, set, pol, &verdict, c))
+				break;
+		return verdict;
+	}
+	if (!check_addr(addr_find(reg, port->key, &set->laddr), owner, set, pol,
+			&verdict, c))
+		check_addr(addr_find(reg, port->key, &in6addr_any), owner, set,
+			   pol, &verdict, c);
+	return verdict;
+}
+
+/* ---- the registry ------------------------------------------------------ */
+
+/**
+ * ddemux_reg_module_init - the slab the registries' entries come from
+ *
+ * Once, before any registry is set up (module init, a KUnit suite's).
+ */
+int ddemux_reg_module_init(void)
+{
+	entry_cache = kmem_cache_create("ddemux_entry",
+					sizeof(struct ddemux_entry), 0,
+					SLAB_ACCOUNT, NULL);
+	return entry_cache ? 0 : -ENOMEM;
+}
+
+/* Once every registry is destroyed: wait for the entries in flight. */
+void ddemux_reg_module_exit(void)
+{
+	rcu_barrier();	/* entry_free_rcu() */
+	kmem_cache_destroy(entry_cache);
+}
+
 /**
  * ddemux_reg_init - set up an empty registry
  * @reg: the registry
@@ -240,126 +701,93 @@ int ddemux_reg_init(struct ddemux_registry *reg, unsigned int max)
 	int err;
 
 	memset(reg, 0, sizeof(*reg));
-	spin_lock_init(&reg->lock);
+	spin_lock_init(&reg->list_lock);
+	spin_lock_init(&reg->dom_lock);
 	INIT_LIST_HEAD(&reg->port_list);
 	reg->max = max ? max : 1;
 	err = rhashtable_init(&reg->ports, &port_params);
 	if (err)
 		return err;
+	err = rhashtable_init(&reg->addrs, &addr_params);
+	if (err)
+		goto err_ports;
 	err = rhashtable_init(&reg->owners, &owner_params);
 	if (err)
-		rhashtable_destroy(&reg->ports);
+		goto err_addrs;
+	err = rhashtable_init(&reg->doms, &dom_params);
+	if (err)
+		goto err_owners;
+	return 0;
+
+err_owners:
+	rhashtable_destroy(&reg->owners);
+err_addrs:
+	rhashtable_destroy(&reg->addrs);
+err_ports:
+	rhashtable_destroy(&reg->ports);
 	return err;
+}
+
+/**
+ * ddemux_reg_set_quota - the most entries one domain may hold
+ * @reg: the registry
+ * @quota: entries per domain, 0 for no quota
+ * @mask: what a domain is (DDEMUX_DOM_*): the counters held to @quota
+ */
+void ddemux_reg_set_quota(struct ddemux_registry *reg, unsigned int quota,
+			  u8 mask)
+{
+	WRITE_ONCE(reg->quota, quota);
+	WRITE_ONCE(reg->quota_mask, mask);
+}
+
+static void dom_free(void *ptr, void *arg)
+{
+	kfree(ptr);
 }
 
 /**
  * ddemux_reg_destroy - free every entry; the registry is dead afterwards
  * @reg: the registry
  *
- * Process context.  Claims racing with this see the dead flag and record
- * nothing; after the grace period no reader can still hold an entry.
+ * Process context, once nothing claims or releases any more (the
+ * namespace's hooks are gone); late lookups find nothing.
  */
 void ddemux_reg_destroy(struct ddemux_registry *reg)
 {
 	struct ddemux_port *port, *tmp;
+	struct ddemux_addr *addr;
 	struct ddemux_entry *e;
-	struct hlist_node *n;
+	struct hlist_node *n, *m;
 
-	spin_lock_bh(&reg->lock);
 	WRITE_ONCE(reg->dead, true);
-	spin_unlock_bh(&reg->lock);
 	synchronize_rcu();	/* no lock-free reader sees the tables now */
 
+	/*
+	 * The tables first: destroying one waits for its resize worker,
+	 * which walks the elements, so they may go only afterwards.
+	 */
+	rhashtable_free_and_destroy(&reg->doms, dom_free, NULL);
+	rhashtable_destroy(&reg->owners);
+	rhashtable_destroy(&reg->addrs);
+	rhashtable_destroy(&reg->ports);
 	list_for_each_entry_safe(port, tmp, &reg->port_list, all) {
-		hlist_for_each_entry_safe(e, n, &port->entries, pnode)
-			kfree(e);
+		hlist_for_each_entry_safe(addr, n, &port->addrs, pnode) {
+			hlist_for_each_entry_safe(e, m, &addr->entries, anode)
+				kmem_cache_free(entry_cache, e);
+			kfree(addr);
+		}
 		kfree(port);
 	}
 	INIT_LIST_HEAD(&reg->port_list);
-	reg->nr = 0;
-	rhashtable_destroy(&reg->owners);
-	rhashtable_destroy(&reg->ports);
-}
-
-/* Unlink an empty port node (under reg->lock), free it after a grace period. */
-static void port_remove(struct ddemux_registry *reg, struct ddemux_port *port)
-{
-	port_unhash(reg, port);
-	list_del(&port->all);
-	kfree_rcu(port, rcu);
-}
-
-/* Unlink @e (under reg->lock) and free it after a grace period. */
-static void entry_remove(struct ddemux_registry *reg, struct ddemux_entry *e)
-{
-	u32 key = port_key(e->set.proto, e->set.lport);
-	struct ddemux_port *port;
-
-	owner_unhash(reg, e);
-	hlist_del_rcu(&e->pnode);
-	reg->nr--;
-	port = port_get(reg, key);
-	if (port) {
-		port_account(port, &e->set, -1);
-		if (!--port->nr)
-			port_remove(reg, port);
-	}
-	kfree_rcu(e, rcu);
-}
-
-/*
- * Check @set against every other entry on its port.  Returns the
- * strongest verdict and describes the first refusal (or, when all is
- * allowed, the most notable allowance) in @c.
- */
-static enum ddemux_verdict check_port(struct ddemux_port *port,
-				      const void *owner,
-				      const struct ddemux_aset *set,
-				      const struct ddemux_policy *pol,
-				      struct ddemux_conflict *c)
-{
-	enum ddemux_verdict verdict = DDEMUX_ALLOW;
-	struct ddemux_entry *e;
-
-	if (!port)
-		return DDEMUX_ALLOW;
-	if (port_all_in(port, &set->dom, pol->domain)) {
-		c->reason = DDEMUX_R_SAME_DOMAIN;
-		return DDEMUX_ALLOW;
-	}
-	hlist_for_each_entry(e, &port->entries, pnode) {
-		enum ddemux_reason reason;
-		enum ddemux_verdict v;
-
-		if (ddemux_key_owner(e->owner) == ddemux_key_owner(owner))
-			continue;
-		v = ddemux_decide(pol, set, &e->set, &reason);
-		if (v == DDEMUX_ALLOW) {
-			if (verdict == DDEMUX_ALLOW &&
-			    (reason == DDEMUX_R_SHARED ||
-			     (reason == DDEMUX_R_SAME_DOMAIN &&
-			      c->reason == DDEMUX_R_NO_OVERLAP)))
-				c->reason = reason;
-			continue;
-		}
-		if (verdict == DDEMUX_ALLOW) {
-			c->holder = e->set;
-			c->holder_pid = e->pid;
-			c->holder_pending = e->pending;
-			c->reason = reason;
-		}
-		verdict = v;
-		if (v == DDEMUX_DENY)
-			break;
-	}
-	return verdict;
+	atomic_set(&reg->nr, 0);
 }
 
 /**
  * ddemux_reg_claim - check an address set and record it, atomically
  * @reg: the registry
- * @owner: the claiming socket; it has at most one entry, which this
- *	replaces
+ * @owner: the claiming socket, or its reservation key; it has at most
+ *	one entry, which this replaces
  * @set: the address set (normalised)
  * @pid: tgid to remember for the log lines of later conflicts (0: keep
  *	the one recorded, if the set is unchanged)
@@ -370,11 +798,14 @@ static enum ddemux_verdict check_port(struct ddemux_port *port,
  *	made and that cannot fail); %DDEMUX_CLAIM_IF_ABSENT does nothing
  *	(@c->present) if @owner has an entry, and marks the one it records
  *	adopted (see ddemux_reg_release_adopted())
- * @pol: the policy to decide with; NULL records without judging (the
- *	commit of a reservation that was judged, or restoring a set)
- * @c: out, what the claim collided with; @c->unrecorded is set when the
- *	set was allowed but not recorded because the registry is full
- *	(counted in reg->full) or memory ran out (reg->nomem)
+ * @pol: the policy to decide with; NULL records without judging (a set
+ *	within one judged)
+ * @gfp: how what the claim needs may be allocated (GFP_KERNEL where the
+ *	caller may sleep; __GFP_ACCOUNT charges the task's memory cgroup)
+ * @c: out, what the claim collided with; when the set was allowed but
+ *	not recorded, @c->unrecorded is set and @c->why says why:
+ *	-ENOSPC at the bound (counted in reg->full), -EDQUOT over the
+ *	domain's quota (reg->quota_hits), -ENOMEM (reg->nomem)
  *
  * Any context that may take a BH spinlock.  On DENY without
  * %DDEMUX_CLAIM_FORCE nothing changes.
@@ -383,68 +814,75 @@ enum ddemux_verdict ddemux_reg_claim(struct ddemux_registry *reg,
 				     const void *owner,
 				     const struct ddemux_aset *set, u32 pid,
 				     unsigned int flags,
-				     const struct ddemux_policy *pol,
+				     const struct ddemux_policy *pol, gfp_t gfp,
 				     struct ddemux_conflict *c)
 {
-	bool pending = flags & DDEMUX_CLAIM_PENDING;
-	struct ddemux_entry *old, *e = NULL;
-	struct ddemux_port *port, *new_port = NULL;
-	enum ddemux_verdict verdict;
+	bool pending = flags & DDEMUX_CLAIM_PENDING, same_port = false;
 	u32 key = port_key(set->proto, set->lport);
+	struct ddemux_entry *old, *e, *orphan = NULL;
+	enum ddemux_verdict verdict = DDEMUX_ALLOW;
+	struct ddemux_port *port;
+	struct ddemux_addr *addr;
+	struct spares sp = { };
+	int err = 0;
 
 	memset(c, 0, sizeof(*c));
 	c->reason = DDEMUX_R_NO_OVERLAP;
+	if (READ_ONCE(reg->dead))
+		return DDEMUX_ALLOW;	/* the namespace is going away */
 
-	spin_lock_bh(&reg->lock);
-	if (reg->dead) {
-		/* the namespace is going away: nothing is kept */
-		verdict = DDEMUX_ALLOW;
-		goto unlock;
+	spares_get(reg, owner, key, set, gfp, &sp);
+
+	rcu_read_lock();
+	for (;;) {
+		port = port_get(reg, key, set, &sp);
+		if (!port) {
+			err = -ENOMEM;
+			goto out_rcu;
+		}
+		spin_lock_bh(&port->lock);
+		if (!port->dead)
+			break;
+		spin_unlock_bh(&port->lock);	/* it is going: find again */
 	}
-	if ((flags & DDEMUX_CLAIM_IF_ABSENT) && owner_get(reg, owner)) {
-		verdict = DDEMUX_ALLOW;
+	if ((flags & DDEMUX_CLAIM_IF_ABSENT) && owner_find(reg, owner)) {
 		c->present = true;
-		goto unlock;
+		goto out;
 	}
-
-	port = port_get(reg, key);
-	verdict = pol ? check_port(port, owner, set, pol, c) : DDEMUX_ALLOW;
+	if (pol)
+		verdict = check_port(reg, port, owner, set, pol, c);
 	if (verdict == DDEMUX_DENY && !(flags & DDEMUX_CLAIM_FORCE))
-		goto unlock;
+		goto out;
 
-	old = owner_get(reg, owner);
+	old = owner_find(reg, owner);
 	if (old && ddemux_aset_equal(&old->set, set)) {
 		/* a repeated claim */
 		old->pending = pending;
 		old->adopted = false;
 		if (pid)
 			old->pid = pid;
-		goto unlock;
+		goto out;
 	}
-	if (!old && reg->nr >= reg->max) {
-		atomic64_inc(&reg->full);
-		c->unrecorded = true;
-		goto unlock;
+	e = sp.e ?: kmem_cache_alloc(entry_cache, GFP_ATOMIC | __GFP_NOWARN);
+	sp.e = e;
+	if (!e) {
+		err = -ENOMEM;
+		goto out;
 	}
-
-	e = kmalloc(sizeof(*e), GFP_ATOMIC | __GFP_NOWARN);
-	if (!e)
-		goto nomem;
-	if (!port) {
-		new_port = kmalloc(sizeof(*new_port), GFP_ATOMIC | __GFP_NOWARN);
-		if (!new_port)
-			goto nomem;
-		new_port->key = key;
-		new_port->nr = 0;
-		new_port->uid_other = 0;
-		new_port->cg_other = 0;
-		new_port->dom0 = set->dom;
-		INIT_HLIST_HEAD(&new_port->entries);
-		if (port_insert(reg, new_port))
-			goto nomem;
-		list_add_tail(&new_port->all, &reg->port_list);
-		port = new_port;
-		new_port = NULL;
+	if (old) {
+		same_port = port_key(old->set.proto, old->set.lport) == key;
+		if (!ddemux_same_domain(&old->set.dom, &set->dom,
+					DDEMUX_DOM_ALL))
+			err = charge(reg, &set->dom, &sp);
+	} else {
+		err = charge(reg, &set->dom, &sp);
+	}
+	if (err)
+		goto out;
+	addr = addr_get(reg, port, &set->laddr, &sp);
+	if (!addr) {
+		err = -ENOMEM;
+		goto uncharge;
 	}
 
 	e->owner = owner;
@@ -452,49 +890,72 @@ enum ddemux_verdict ddemux_reg_claim(struct ddemux_registry *reg,
 	e->pid = pid;
 	e->pending = pending;
 	e->adopted = flags & DDEMUX_CLAIM_IF_ABSENT;
-	if (old && port_key(old->set.proto, old->set.lport) == key) {
-		/* same port: swap in place, RCU readers see old or new */
-		if (rhashtable_replace_fast(&reg->owners, &old->node, &e->node,
-					    owner_params))
-			goto nomem;
-		hlist_replace_rcu(&old->pnode, &e->pnode);
-		port_account(port, &old->set, -1);
-		port_account(port, &e->set, 1);
-		kfree_rcu(old, rcu);
-	} else {
-		if (old)
-			entry_remove(reg, old);
-		if (owner_insert(reg, e)) {
-			/* a port node created above stays empty otherwise */
-			if (!port->nr)
-				port_remove(reg, port);
-			goto nomem;
+	/* readers see the new entry before the old one goes */
+	hlist_add_head_rcu(&e->anode, &addr->entries);
+	addr->nr++;
+	port->nr++;
+	port_account(port, &e->set, 1);
+	if (old ? rhashtable_replace_fast(&reg->owners, &old->node, &e->node,
+					  owner_params) :
+		  rhashtable_insert_fast(&reg->owners, &e->node,
+					 owner_params)) {
+		/* cannot be empty: it has @e */
+		hlist_del_rcu(&e->anode);
+		addr->nr--;
+		port->nr--;
+		port_account(port, &e->set, -1);
+		if (!addr->nr) {
+			rhashtable_remove_fast(&reg->addrs, &addr->node,
+					       addr_params);
+			hlist_del_rcu(&addr->pnode);
+			kfree_rcu(addr, rcu);
 		}
-		hlist_add_head_rcu(&e->pnode, &port->entries);
-		port_account(port, &e->set, 1);
-		port->nr++;
-		reg->nr++;
+		err = -ENOMEM;
+		goto uncharge;	/* @e stays a spare */
 	}
-	e = NULL;
-	goto unlock;
+	sp.e = NULL;
+	if (old) {
+		if (!ddemux_same_domain(&old->set.dom, &set->dom,
+					DDEMUX_DOM_ALL))
+			uncharge(reg, &old->set.dom);
+		if (same_port)
+			entry_unlink(reg, port, old);
+		else
+			orphan = old;	/* its own port's lock is needed */
+	}
+	goto out;
 
-nomem:
-	atomic64_inc(&reg->nomem);
-	c->unrecorded = true;
-unlock:
-	spin_unlock_bh(&reg->lock);
-	kfree(e);
-	kfree(new_port);
+uncharge:
+	if (!old || !ddemux_same_domain(&old->set.dom, &set->dom,
+					DDEMUX_DOM_ALL))
+		uncharge(reg, &set->dom);
+out:
+	if (!port->nr)
+		port_remove(reg, port);	/* created for a claim that failed */
+	spin_unlock_bh(&port->lock);
+out_rcu:
+	if (orphan) {
+		port = port_find(reg, port_key(orphan->set.proto,
+					       orphan->set.lport));
+		if (port) {
+			spin_lock_bh(&port->lock);
+			entry_unlink(reg, port, orphan);
+			spin_unlock_bh(&port->lock);
+		}
+	}
+	rcu_read_unlock();
+	spares_free(&sp);
+	if (err) {
+		c->unrecorded = true;
+		c->why = err;
+		if (err == -ENOSPC)
+			atomic64_inc(&reg->full);
+		else if (err == -EDQUOT)
+			atomic64_inc(&reg->quota_hits);
+		else
+			atomic64_inc(&reg->nomem);
+	}
 	return verdict;
-}
-
-/* @owner's entry, or NULL (also once the registry is dead); under lock */
-static struct ddemux_entry *owner_entry(struct ddemux_registry *reg,
-					const void *owner)
-{
-	if (reg->dead)
-		return NULL;
-	return owner_get(reg, owner);
 }
 
 /**
@@ -506,33 +967,58 @@ static struct ddemux_entry *owner_entry(struct ddemux_registry *reg,
  */
 bool ddemux_reg_commit(struct ddemux_registry *reg, const void *owner)
 {
+	struct ddemux_port *port;
 	struct ddemux_entry *e;
 
-	spin_lock_bh(&reg->lock);
-	e = owner_entry(reg, owner);
-	if (e)
-		e->pending = false;
-	spin_unlock_bh(&reg->lock);
-	return e;
+	rcu_read_lock();
+	while ((port = owner_port(reg, owner, &e))) {
+		spin_lock_bh(&port->lock);
+		if (owner_on(reg, owner, port, e)) {
+			e->pending = false;
+			spin_unlock_bh(&port->lock);
+			break;
+		}
+		spin_unlock_bh(&port->lock);
+	}
+	rcu_read_unlock();
+	return port;
+}
+
+/* Forget @owner's set; with @adopted, only one nobody has claimed. */
+static bool release(struct ddemux_registry *reg, const void *owner,
+		    bool adopted)
+{
+	struct ddemux_port *port;
+	struct ddemux_entry *e;
+
+	bool done = false;
+
+	rcu_read_lock();
+	while ((port = owner_port(reg, owner, &e))) {
+		spin_lock_bh(&port->lock);
+		if (owner_on(reg, owner, port, e)) {
+			done = !adopted || e->adopted;
+			if (done)
+				entry_remove(reg, port, e);
+			spin_unlock_bh(&port->lock);
+			break;
+		}
+		spin_unlock_bh(&port->lock);
+	}
+	rcu_read_unlock();
+	return done;
 }
 
 /**
  * ddemux_reg_release - forget @owner's address set
  * @reg: the registry
- * @owner: the socket
+ * @owner: the socket, or its reservation key
  *
  * Returns whether there was one.  Any BH-safe context.
  */
 bool ddemux_reg_release(struct ddemux_registry *reg, const void *owner)
 {
-	struct ddemux_entry *e;
-
-	spin_lock_bh(&reg->lock);
-	e = owner_entry(reg, owner);
-	if (e)
-		entry_remove(reg, e);
-	spin_unlock_bh(&reg->lock);
-	return e;
+	return release(reg, owner, false);
 }
 
 /**
@@ -548,16 +1034,7 @@ bool ddemux_reg_release(struct ddemux_registry *reg, const void *owner)
 bool ddemux_reg_release_adopted(struct ddemux_registry *reg,
 				const void *owner)
 {
-	struct ddemux_entry *e;
-
-	spin_lock_bh(&reg->lock);
-	e = owner_entry(reg, owner);
-	if (e && e->adopted)
-		entry_remove(reg, e);
-	else
-		e = NULL;
-	spin_unlock_bh(&reg->lock);
-	return e;
+	return release(reg, owner, true);
 }
 
 /**
@@ -568,30 +1045,57 @@ bool ddemux_reg_release_adopted(struct ddemux_registry *reg,
  * @pending: out, whether it is still a reservation; NULL if not wanted
  *
  * Lock-free (RCU), unless @pending is asked for: the flag is a writer's
- * field (see the top of the file), read under the lock.  Returns false
- * if @owner has no entry.
+ * field (see the top of the file), read under the port's lock.  Returns
+ * false if @owner has no entry.
  */
 bool ddemux_reg_get(struct ddemux_registry *reg, const void *owner,
 		    struct ddemux_aset *set, bool *pending)
 {
+	struct ddemux_port *port;
 	struct ddemux_entry *e;
 
-	if (pending) {
-		spin_lock_bh(&reg->lock);
-		e = owner_entry(reg, owner);
-		if (e) {
-			*set = e->set;
-			*pending = e->pending;
-		}
-		spin_unlock_bh(&reg->lock);
-		return e;
-	}
+	bool found = false;
+
 	rcu_read_lock();
-	e = owner_find(reg, owner);
-	if (e)
-		*set = e->set;
+	if (pending) {
+		while ((port = owner_port(reg, owner, &e))) {
+			spin_lock_bh(&port->lock);
+			found = owner_on(reg, owner, port, e);
+			if (found) {
+				*set = e->set;
+				*pending = e->pending;
+			}
+			spin_unlock_bh(&port->lock);
+			if (found)
+				break;
+		}
+	} else {
+		e = READ_ONCE(reg->dead) ? NULL : owner_find(reg, owner);
+		found = e;
+		if (e)
+			*set = e->set;
+	}
 	rcu_read_unlock();
-	return e;
+	return found;
+}
+
+/* A set on @addr, of another domain than @dom, that contains @pa. */
+static bool find_in(struct ddemux_addr *addr, const struct ddemux_paddr *pa,
+		    const struct ddemux_domain *dom, u8 mask,
+		    struct ddemux_aset *found)
+{
+	struct ddemux_entry *e;
+
+	if (!addr)
+		return false;
+	hlist_for_each_entry_rcu(e, &addr->entries, anode) {
+		if (ddemux_contains(&e->set, pa) &&
+		    !ddemux_same_domain(&e->set.dom, dom, mask)) {
+			*found = e->set;
+			return true;
+		}
+	}
+	return false;
 }
 
 /**
@@ -602,30 +1106,28 @@ bool ddemux_reg_get(struct ddemux_registry *reg, const void *owner,
  * @domain_mask: what "same domain" means (DDEMUX_DOM_*)
  * @found: out, a copy of the first such set
  *
- * Lock-free (RCU): this is the packet-path lookup.  Pending reservations
- * count, since their sockets are about to receive.
+ * Lock-free (RCU): this is the packet-path lookup.  It looks at the sets
+ * on the packet's local address and on the wildcard only, whatever else
+ * the port holds.  Pending reservations count, since their sockets are
+ * about to receive.
  */
 bool ddemux_reg_find_other(struct ddemux_registry *reg,
 			   const struct ddemux_paddr *pa,
 			   const struct ddemux_domain *dom, u8 domain_mask,
 			   struct ddemux_aset *found)
 {
+	u32 key = port_key(pa->proto, pa->lport);
 	struct ddemux_port *port;
-	struct ddemux_entry *e;
 	bool hit = false;
 
 	rcu_read_lock();
-	port = port_find(reg, port_key(pa->proto, pa->lport));
+	port = READ_ONCE(reg->dead) ? NULL : port_find(reg, key);
 	if (port && !port_all_in(port, dom, domain_mask)) {
-		hlist_for_each_entry_rcu(e, &port->entries, pnode) {
-			if (ddemux_contains(&e->set, pa) &&
-			    !ddemux_same_domain(&e->set.dom, dom,
-						domain_mask)) {
-				*found = e->set;
-				hit = true;
-				break;
-			}
-		}
+		hit = find_in(addr_find(reg, key, &pa->laddr), pa, dom,
+			      domain_mask, found);
+		if (!hit && !ipv6_addr_any(&pa->laddr))
+			hit = find_in(addr_find(reg, key, &in6addr_any), pa,
+				      dom, domain_mask, found);
 	}
 	rcu_read_unlock();
 	return hit;
@@ -646,63 +1148,131 @@ bool ddemux_reg_port_used(struct ddemux_registry *reg, u8 proto, u16 port)
 	bool used;
 
 	rcu_read_lock();
-	used = port_find(reg, port_key(proto, port));
+	used = !READ_ONCE(reg->dead) && port_find(reg, port_key(proto, port));
 	rcu_read_unlock();
 	return used;
 }
 
 unsigned int ddemux_reg_count(struct ddemux_registry *reg)
 {
-	return READ_ONCE(reg->nr);
+	return atomic_read(&reg->nr);
+}
+
+/* ---- walking every entry ------------------------------------------------- */
+
+/*
+ * The walk behind /proc/net/ddemux/sockets: port by port, address by
+ * address, under rcu_read_lock() alone, so that nothing is copied and
+ * no claim waits on a reader; a row's writer-only fields are read under
+ * its port's lock (ddemux_reg_iter_row()).  Between two reads (a
+ * seq_file stop() and start()) it holds nothing, and a restart finds its
+ * place again by counting rows, as the kernel's own /proc/net files do.
+ */
+
+static struct ddemux_entry *first_entry(struct ddemux_addr *addr)
+{
+	return hlist_entry_safe(rcu_dereference(hlist_first_rcu(&addr->entries)),
+				struct ddemux_entry, anode);
+}
+
+static struct ddemux_addr *next_addr(struct ddemux_reg_iter *it)
+{
+	struct hlist_node *n = it->addr ?
+		rcu_dereference(hlist_next_rcu(&it->addr->pnode)) :
+		rcu_dereference(hlist_first_rcu(&it->port->addrs));
+
+	return hlist_entry_safe(n, struct ddemux_addr, pnode);
+}
+
+static struct ddemux_port *next_port(struct ddemux_reg_iter *it)
+{
+	struct list_head *head = &it->reg->port_list;
+	struct list_head *n = it->port ?
+		rcu_dereference(list_next_rcu(&it->port->all)) :
+		rcu_dereference(list_next_rcu(head));
+
+	return n == head ? NULL : list_entry(n, struct ddemux_port, all);
+}
+
+/* Step to the next row; false past the last. */
+static bool walk_next(struct ddemux_reg_iter *it)
+{
+	if (it->e) {
+		it->e = hlist_entry_safe(rcu_dereference(hlist_next_rcu(&it->e->anode)),
+					 struct ddemux_entry, anode);
+		if (it->e)
+			return true;
+	}
+	for (;;) {
+		if (it->port) {
+			it->addr = next_addr(it);
+			if (it->addr) {
+				it->e = first_entry(it->addr);
+				if (it->e)
+					return true;
+				continue;
+			}
+		}
+		it->port = next_port(it);
+		if (!it->port)
+			return false;
+		it->addr = NULL;
+	}
 }
 
 /**
- * ddemux_reg_snapshot - a consistent copy of every entry
+ * ddemux_reg_iter_start - begin a walk at row @pos
  * @reg: the registry
- * @rows: out, a kvmalloc()ed array the caller kvfree()s (NULL if empty)
- * @nr: out, its length
+ * @it: the walk
+ * @pos: how many rows to skip
  *
- * The copy is taken under the writer lock, so it is one instant of the
- * registry: no entry is missing, doubled or torn.  The memory is charged
- * to the caller's memory cgroup.  Process context.
+ * Takes rcu_read_lock(), which ddemux_reg_iter_stop() drops, whatever
+ * this returns: false past the last row.
  */
-int ddemux_reg_snapshot(struct ddemux_registry *reg,
-			struct ddemux_snap_row **rows, unsigned int *nr)
+bool ddemux_reg_iter_start(struct ddemux_registry *reg,
+			   struct ddemux_reg_iter *it, loff_t pos)
+	__acquires(RCU)
 {
-	struct ddemux_snap_row *buf;
-	struct ddemux_port *port;
-	struct ddemux_entry *e;
-	unsigned int cap, n;
+	memset(it, 0, sizeof(*it));
+	it->reg = reg;
+	rcu_read_lock();
+	if (READ_ONCE(reg->dead) || !walk_next(it))
+		return false;
+	while (pos-- > 0)
+		if (!walk_next(it))
+			return false;
+	return true;
+}
 
-	*rows = NULL;
-	*nr = 0;
-	for (;;) {
-		cap = READ_ONCE(reg->nr) + 64;
-		buf = kvmalloc_array(cap, sizeof(*buf), GFP_KERNEL_ACCOUNT);
-		if (!buf)
-			return -ENOMEM;
-		spin_lock_bh(&reg->lock);
-		if (reg->nr <= cap)
-			break;
-		spin_unlock_bh(&reg->lock);
-		kvfree(buf);
-	}
-	n = 0;
-	list_for_each_entry(port, &reg->port_list, all) {
-		hlist_for_each_entry(e, &port->entries, pnode) {
-			buf[n].set = e->set;
-			buf[n].pid = e->pid;
-			buf[n].pending = e->pending;
-			n++;
-		}
-	}
-	spin_unlock_bh(&reg->lock);
+/* The next row; false past the last. */
+bool ddemux_reg_iter_next(struct ddemux_reg_iter *it)
+{
+	return walk_next(it);
+}
 
-	if (!n) {
-		kvfree(buf);
-		return 0;
+void ddemux_reg_iter_stop(struct ddemux_reg_iter *it)
+	__releases(RCU)
+{
+	rcu_read_unlock();
+}
+
+/*
+ * The row the walk is on.  Its pid and pending flag are read under the
+ * port's lock, if it is still recorded; an entry removed meanwhile shows
+ * neither.
+ */
+void ddemux_reg_iter_row(const struct ddemux_reg_iter *it,
+			 struct ddemux_snap_row *row)
+{
+	struct ddemux_entry *e = it->e;
+
+	row->set = e->set;
+	row->pid = 0;
+	row->pending = false;
+	spin_lock_bh(&it->port->lock);
+	if (owner_on(it->reg, e->owner, it->port, e)) {
+		row->pid = e->pid;
+		row->pending = e->pending;
 	}
-	*rows = buf;
-	*nr = n;
-	return 0;
+	spin_unlock_bh(&it->port->lock);
 }

@@ -25,6 +25,29 @@ static const struct ddemux_policy enforce_uid = {
 static int owners[64];	/* OWNER(i), i < 64 */
 #define OWNER(i) ((const void *)&owners[i])
 
+/* Every row of a walk, into a kvmalloc()ed array (NULL when empty). */
+static int walk_rows(struct ddemux_registry *reg, struct ddemux_snap_row **rows,
+		     unsigned int *nr)
+{
+	unsigned int cap = ddemux_reg_count(reg) + 64;
+	struct ddemux_reg_iter it;
+	bool more;
+
+	*nr = 0;
+	*rows = kvmalloc_array(cap, sizeof(**rows), GFP_KERNEL);
+	if (!*rows)
+		return -ENOMEM;
+	for (more = ddemux_reg_iter_start(reg, &it, 0); more && *nr < cap;
+	     more = ddemux_reg_iter_next(&it))
+		ddemux_reg_iter_row(&it, &(*rows)[(*nr)++]);
+	ddemux_reg_iter_stop(&it);
+	if (!*nr) {
+		kvfree(*rows);
+		*rows = NULL;
+	}
+	return 0;
+}
+
 static struct ddemux_registry *new_reg(struct kunit *test, unsigned int max)
 {
 	struct ddemux_registry *reg = kunit_kzalloc(test, sizeof(*reg),
@@ -43,7 +66,7 @@ static enum ddemux_verdict claim(struct kunit *test,
 	struct ddemux_aset s = tu_set(test, desc);
 
 	return ddemux_reg_claim(reg, OWNER(owner), &s, 100 + owner, flags,
-				&enforce_uid, c);
+				&enforce_uid, GFP_KERNEL, c);
 }
 
 static void test_insert_conflict(struct kunit *test)
@@ -189,7 +212,7 @@ static enum ddemux_verdict claim_key(struct kunit *test,
 {
 	struct ddemux_aset s = tu_set(test, desc);
 
-	return ddemux_reg_claim(reg, key, &s, 7, flags, pol, c);
+	return ddemux_reg_claim(reg, key, &s, 7, flags, pol, GFP_KERNEL, c);
 }
 
 /*
@@ -426,14 +449,14 @@ static void test_modes(struct kunit *test)
 
 	audit.mode = DDEMUX_MODE_AUDIT;
 	off.mode = DDEMUX_MODE_OFF;
-	KUNIT_EXPECT_EQ(test, ddemux_reg_claim(reg, OWNER(0), &a, 1, 0, &audit, &c),
+	KUNIT_EXPECT_EQ(test, ddemux_reg_claim(reg, OWNER(0), &a, 1, 0, &audit, GFP_KERNEL, &c),
 			DDEMUX_ALLOW);
-	KUNIT_EXPECT_EQ(test, ddemux_reg_claim(reg, OWNER(1), &b, 2, 0, &audit, &c),
+	KUNIT_EXPECT_EQ(test, ddemux_reg_claim(reg, OWNER(1), &b, 2, 0, &audit, GFP_KERNEL, &c),
 			DDEMUX_AUDIT);
 	KUNIT_EXPECT_EQ(test, c.reason, DDEMUX_R_CROSS_DOMAIN);
 	/* audited sets are recorded: they are real sockets */
 	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 2);
-	KUNIT_EXPECT_EQ(test, ddemux_reg_claim(reg, OWNER(2), &b, 2, 0, &off, &c),
+	KUNIT_EXPECT_EQ(test, ddemux_reg_claim(reg, OWNER(2), &b, 2, 0, &off, GFP_KERNEL, &c),
 			DDEMUX_ALLOW);
 	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 3);
 	ddemux_reg_destroy(reg);
@@ -477,6 +500,68 @@ static void test_bound(struct kunit *test)
 	ddemux_reg_destroy(reg);
 }
 
+/*
+ * Each uid and each cgroup counts its entries; the quota holds the ones
+ * the domain mask names.  A domain at its quota gets nothing new
+ * recorded (the core refuses the claim); others are not affected, and
+ * replacing or repeating a set is not a new entry.
+ */
+static void test_quota(struct kunit *test)
+{
+	struct ddemux_registry *reg = new_reg(test, 100);
+	struct ddemux_conflict c;
+
+	ddemux_reg_set_quota(reg, 2, DDEMUX_DOM_UID);
+	claim(test, reg, 0, "udp 10.0.0.1:1 uid=1 cg=7", 0, &c);
+	KUNIT_EXPECT_FALSE(test, c.unrecorded);
+	claim(test, reg, 1, "udp 10.0.0.1:2 uid=1 cg=8", 0, &c);
+	KUNIT_EXPECT_FALSE(test, c.unrecorded);
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 2, "udp 10.0.0.1:3 uid=1 cg=9", 0, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_TRUE(test, c.unrecorded);
+	KUNIT_EXPECT_EQ(test, c.why, -EDQUOT);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&reg->quota_hits), 1);
+	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 2);
+	/* a reservation is an entry too */
+	claim_key(test, reg, ddemux_resv_key(OWNER(0)), "udp 10.0.0.2:1 uid=1 cg=7",
+		  DDEMUX_CLAIM_PENDING, &enforce_uid, &c);
+	KUNIT_EXPECT_EQ(test, c.why, -EDQUOT);
+	/* other domains are not held to uid 1's count */
+	claim(test, reg, 3, "udp 10.0.0.1:3 uid=2", 0, &c);
+	KUNIT_EXPECT_FALSE(test, c.unrecorded);
+	/* replacing or repeating a set is not a new entry */
+	claim(test, reg, 0, "udp 10.0.0.1:1 10.0.0.9:5 uid=1 cg=7", 0, &c);
+	KUNIT_EXPECT_FALSE(test, c.unrecorded);
+	claim(test, reg, 0, "udp 10.0.0.1:1 10.0.0.9:5 uid=1 cg=7", 0, &c);
+	KUNIT_EXPECT_FALSE(test, c.unrecorded);
+	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 3);
+	/* room comes back */
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(1)));
+	/* (uid 2 holds 10.0.0.1:3) */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 2, "udp 10.0.0.1:3 uid=1 cg=9", 0, &c),
+			DDEMUX_DENY);
+	claim(test, reg, 2, "udp 10.0.0.1:4 uid=1 cg=9", 0, &c);
+	KUNIT_EXPECT_FALSE(test, c.unrecorded);
+
+	/* a cgroup quota counts the cgroup, whatever the uids */
+	ddemux_reg_set_quota(reg, 1, DDEMUX_DOM_CGROUP);
+	claim(test, reg, 4, "udp 10.0.0.1:5 uid=3 cg=7", 0, &c);
+	KUNIT_EXPECT_EQ(test, c.why, -EDQUOT);
+	claim(test, reg, 5, "udp 10.0.0.1:6 uid=1 cg=10", 0, &c);
+	KUNIT_EXPECT_FALSE(test, c.unrecorded);
+	/* both: each is held to it */
+	ddemux_reg_set_quota(reg, 2, DDEMUX_DOM_ALL);
+	claim(test, reg, 6, "udp 10.0.0.1:7 uid=1 cg=11", 0, &c);
+	KUNIT_EXPECT_EQ(test, c.why, -EDQUOT);	/* uid 1 holds 3 */
+	claim(test, reg, 6, "udp 10.0.0.1:7 uid=4 cg=11", 0, &c);
+	KUNIT_EXPECT_FALSE(test, c.unrecorded);
+	/* no quota */
+	ddemux_reg_set_quota(reg, 0, DDEMUX_DOM_ALL);
+	claim(test, reg, 7, "udp 10.0.0.1:8 uid=1 cg=7", 0, &c);
+	KUNIT_EXPECT_FALSE(test, c.unrecorded);
+	ddemux_reg_destroy(reg);
+}
+
 static void test_find_other(struct kunit *test)
 {
 	struct ddemux_registry *reg = new_reg(test, 100);
@@ -514,14 +599,14 @@ static void test_snapshot(struct kunit *test)
 	unsigned int nr, i;
 	int seen = 0;
 
-	KUNIT_EXPECT_EQ(test, ddemux_reg_snapshot(reg, &rows, &nr), 0);
+	KUNIT_EXPECT_EQ(test, walk_rows(reg, &rows, &nr), 0);
 	KUNIT_EXPECT_EQ(test, nr, 0);
 	KUNIT_EXPECT_NULL(test, rows);
 
 	claim(test, reg, 0, "udp 0.0.0.0:53 uid=1 ra", 0, &c);
 	claim(test, reg, 1, "udp 10.0.0.1:53 uid=1 ra", 0, &c);
 	claim(test, reg, 2, "tcp [::]:443 listen uid=3", DDEMUX_CLAIM_PENDING, &c);
-	KUNIT_ASSERT_EQ(test, ddemux_reg_snapshot(reg, &rows, &nr), 0);
+	KUNIT_ASSERT_EQ(test, walk_rows(reg, &rows, &nr), 0);
 	KUNIT_ASSERT_EQ(test, nr, 3);
 	for (i = 0; i < nr; i++) {
 		if (rows[i].set.proto == DDEMUX_TCP) {
@@ -591,7 +676,7 @@ static void test_domain_summary(struct kunit *test)
 	/* another user, in the same cgroup: one domain when domain=cgroup */
 	cg.domain = DDEMUX_DOM_CGROUP;
 	s = tu_set(test, "udp 10.0.0.1:53 uid=2 cg=5 ra");
-	KUNIT_EXPECT_EQ(test, ddemux_reg_claim(reg, OWNER(40), &s, 0, 0, &cg, &c),
+	KUNIT_EXPECT_EQ(test, ddemux_reg_claim(reg, OWNER(40), &s, 0, 0, &cg, GFP_KERNEL, &c),
 			DDEMUX_ALLOW);
 	KUNIT_EXPECT_EQ(test, c.reason, DDEMUX_R_SAME_DOMAIN);
 	/* ...but not by uid: uid 1 now meets uid 2 on the port */
@@ -604,7 +689,7 @@ static void test_domain_summary(struct kunit *test)
 	/* the foreign set replaced by one of uid 1: a single domain again */
 	s = tu_set(test, "udp 10.0.0.1:53 uid=1 cg=5 ra");
 	KUNIT_EXPECT_EQ(test, ddemux_reg_claim(reg, OWNER(40), &s, 0,
-					       DDEMUX_CLAIM_FORCE, NULL, &c),
+					       DDEMUX_CLAIM_FORCE, NULL, GFP_KERNEL, &c),
 			DDEMUX_ALLOW);
 	KUNIT_EXPECT_EQ(test, claim(test, reg, 41, "udp 10.0.0.2:53 uid=1 cg=5 ra", 0, &c),
 			DDEMUX_ALLOW);
@@ -616,7 +701,7 @@ static void test_domain_summary(struct kunit *test)
 			DDEMUX_ALLOW);
 	cg.domain = DDEMUX_DOM_ALL;
 	s = tu_set(test, "udp 0.0.0.0:53 uid=1 cg=5 rp");
-	KUNIT_EXPECT_EQ(test, ddemux_reg_claim(reg, OWNER(43), &s, 0, 0, &cg, &c),
+	KUNIT_EXPECT_EQ(test, ddemux_reg_claim(reg, OWNER(43), &s, 0, 0, &cg, GFP_KERNEL, &c),
 			DDEMUX_DENY);
 	KUNIT_EXPECT_EQ(test, c.holder.dom.cgid, 6);
 	ddemux_reg_destroy(reg);
@@ -683,7 +768,7 @@ static int stress_fn(void *data)
 		ddemux_aset_normalise(&s);
 		v = ddemux_reg_claim(ctx->reg, owner, &s, arg->id,
 				     (r >> 24) % 2 ? DDEMUX_CLAIM_PENDING : 0,
-				     &enforce_uid, &c);
+				     &enforce_uid, GFP_KERNEL, &c);
 		if (v == DDEMUX_ALLOW)
 			atomic_inc(&ctx->allowed);
 		else
@@ -711,7 +796,8 @@ static int check_invariant(struct kunit *test, struct ddemux_registry *reg)
 	unsigned int nr, i, j;
 	int bad = 0;
 
-	if (ddemux_reg_snapshot(reg, &rows, &nr))
+	/* UML is not preemptible: the walk is one instant of the registry */
+	if (walk_rows(reg, &rows, &nr))
 		return -1;
 	for (i = 0; i < nr; i++)
 		for (j = i + 1; j < nr; j++)
@@ -775,6 +861,7 @@ static struct kunit_case ddemux_table_cases[] = {
 	KUNIT_CASE(test_if_absent),
 	KUNIT_CASE(test_modes),
 	KUNIT_CASE(test_bound),
+	KUNIT_CASE(test_quota),
 	KUNIT_CASE(test_find_other),
 	KUNIT_CASE(test_snapshot),
 	KUNIT_CASE(test_destroyed),
@@ -783,8 +870,20 @@ static struct kunit_case ddemux_table_cases[] = {
 	{}
 };
 
+static int table_suite_init(struct kunit_suite *suite)
+{
+	return ddemux_reg_module_init();
+}
+
+static void table_suite_exit(struct kunit_suite *suite)
+{
+	ddemux_reg_module_exit();
+}
+
 static struct kunit_suite ddemux_table_suite = {
 	.name = "ddemux_table",
+	.suite_init = table_suite_init,
+	.suite_exit = table_suite_exit,
 	.test_cases = ddemux_table_cases,
 };
 
