@@ -28,9 +28,6 @@ unsigned int ddemux_net_id __read_mostly;
 struct ddemux_global_stats ddemux_gstats;
 static struct ddemux_defaults defaults;
 
-/* Reports: ten lines a second, bursts of fifty; the rest are counted. */
-static DEFINE_RATELIMIT_STATE(ddemux_report_rs, HZ / 10, 50);
-
 /* ---- per-namespace state --------------------------------------------- */
 
 /**
@@ -271,20 +268,21 @@ static void safe_comm(char (*out)[TASK_COMM_LEN])
 }
 
 /*
- * The start of every report: false when the rate limit suppresses it
- * (counted in log_suppressed); else @comm holds the task's name.
+ * The start of every report: @comm gets the task's name; false when the
+ * namespace's rate limit holds the log line back (counted in
+ * log_suppressed).  Each namespace has its own limit, so that a flood in
+ * one cannot hide another's reports, and the audit record is written
+ * regardless: audit has its own rate limit and backlog.
  */
 static bool report_begin(struct net *net, char (*comm)[TASK_COMM_LEN])
 {
-	struct ddemux_net *dn = ddemux_net(net);
+	struct ddemux_net *dn = ddemux_net_state(net);
 
-	if (!__ratelimit(&ddemux_report_rs)) {
-		if (dn)
-			ddemux_count(dn, DDEMUX_ST_LOG_SUPPRESSED);
-		return false;
-	}
 	safe_comm(comm);
-	return true;
+	if (__ratelimit(&dn->report_rs))
+		return true;
+	ddemux_count(dn, DDEMUX_ST_LOG_SUPPRESSED);
+	return false;
 }
 
 /*
@@ -356,21 +354,22 @@ void ddemux_report(struct net *net, const char *op, enum ddemux_verdict v,
 	};
 	char comm[TASK_COMM_LEN], mine[128], theirs[128];
 	struct audit_buffer *ab;
+	bool print;
 
-	if (!report_begin(net, &comm))
-		return;
+	print = report_begin(net, &comm);
 	ddemux_aset_format(set, mine, sizeof(mine));
 	ddemux_aset_format(&c->holder, theirs, sizeof(theirs));
 
-	pr_notice("%s %s netns=%u reason=%s pid=%u comm=%s uid=%u cgroup=%llu set=\"%s\" opt=%s holder_uid=%u holder_cgroup=%llu holder_pid=%u holder_set=\"%s\" holder_opt=%s%s\n",
-		  what[v], op, net->ns.inum, ddemux_reason_name(c->reason),
-		  current_pid(), comm,
-		  from_kuid_munged(&init_user_ns, set->dom.uid), set->dom.cgid,
-		  mine, ddemux_flags_text(set->flags),
-		  from_kuid_munged(&init_user_ns, c->holder.dom.uid),
-		  c->holder.dom.cgid, c->holder_pid, theirs,
-		  ddemux_flags_text(c->holder.flags),
-		  c->holder_pending ? " holder_pending=1" : "");
+	if (print)
+		pr_notice("%s %s netns=%u reason=%s pid=%u comm=%s uid=%u cgroup=%llu set=\"%s\" opt=%s holder_uid=%u holder_cgroup=%llu holder_pid=%u holder_set=\"%s\" holder_opt=%s%s\n",
+			  what[v], op, net->ns.inum,
+			  ddemux_reason_name(c->reason), current_pid(), comm,
+			  from_kuid_munged(&init_user_ns, set->dom.uid),
+			  set->dom.cgid, mine, ddemux_flags_text(set->flags),
+			  from_kuid_munged(&init_user_ns, c->holder.dom.uid),
+			  c->holder.dom.cgid, c->holder_pid, theirs,
+			  ddemux_flags_text(c->holder.flags),
+			  c->holder_pending ? " holder_pending=1" : "");
 
 	ab = report_audit_start();
 	if (!ab)
@@ -410,9 +409,9 @@ void ddemux_report_egress(struct net *net, enum ddemux_verdict v,
 {
 	char comm[TASK_COMM_LEN], theirs[128], what[112];
 	struct audit_buffer *ab;
+	bool print;
 
-	if (!report_begin(net, &comm))
-		return;
+	print = report_begin(net, &comm);
 	ddemux_aset_format(holder, theirs, sizeof(theirs));
 	if (pkt->fam == DDEMUX_FAM_V4)
 		scnprintf(what, sizeof(what), "%s %pI4:%u > %pI4:%u",
@@ -424,12 +423,13 @@ void ddemux_report_egress(struct net *net, enum ddemux_verdict v,
 			  ddemux_proto_name(pkt->proto), &pkt->saddr,
 			  pkt->sport, &pkt->daddr, pkt->dport);
 
-	pr_notice("%s egress netns=%u via=%s pid=%u comm=%s uid=%u cgroup=%llu pkt=\"%s\" holder_uid=%u holder_cgroup=%llu holder_set=\"%s\"\n",
-		  v == DDEMUX_DENY ? "deny" : "audit", net->ns.inum, via,
-		  current_pid(), comm, from_kuid_munged(&init_user_ns, dom->uid),
-		  dom->cgid, what,
-		  from_kuid_munged(&init_user_ns, holder->dom.uid),
-		  holder->dom.cgid, theirs);
+	if (print)
+		pr_notice("%s egress netns=%u via=%s pid=%u comm=%s uid=%u cgroup=%llu pkt=\"%s\" holder_uid=%u holder_cgroup=%llu holder_set=\"%s\"\n",
+			  v == DDEMUX_DENY ? "deny" : "audit", net->ns.inum,
+			  via, current_pid(), comm,
+			  from_kuid_munged(&init_user_ns, dom->uid), dom->cgid,
+			  what, from_kuid_munged(&init_user_ns, holder->dom.uid),
+			  holder->dom.cgid, theirs);
 
 	ab = report_audit_start();
 	if (!ab)
@@ -446,31 +446,37 @@ void ddemux_report_egress(struct net *net, enum ddemux_verdict v,
 }
 
 /*
- * A claim the registry could not record: at max_entries, or out of
- * memory.  Allowing it would leave the socket unprotected and invisible
- * to everybody else's claims, so it is refused (enforce mode), or
- * reported (audit).
+ * A claim the registry could not record: the namespace is at
+ * max_entries, the claimant's domain at its quota, or memory ran out.
+ * Allowing it would leave the socket unprotected and invisible to
+ * everybody else's claims, so it is refused (enforce mode), or reported
+ * (audit).
  */
 static void report_unrecorded(struct net *net, const char *op,
 			      enum ddemux_verdict v, const struct ddemux_aset *set,
-			      struct ddemux_registry *reg)
+			      int why, struct ddemux_registry *reg)
 {
-	char comm[TASK_COMM_LEN], mine[128];
 	const char *what = v == DDEMUX_DENY ? "deny" : "audit";
+	const char *reason = why == -EDQUOT ? "domain-quota" :
+			     why == -ENOSPC ? "registry-full" : "no-memory";
+	char comm[TASK_COMM_LEN], mine[128];
 	struct audit_buffer *ab;
 
-	if (!report_begin(net, &comm))
-		return;
-	ddemux_aset_format(set, mine, sizeof(mine));
-	pr_notice("%s %s netns=%u reason=registry-full pid=%u comm=%s uid=%u cgroup=%llu set=\"%s\" entries=%u max=%u\n",
-		  what, op, net->ns.inum, current_pid(), comm,
-		  from_kuid_munged(&init_user_ns, set->dom.uid), set->dom.cgid,
-		  mine, ddemux_reg_count(reg), reg->max);
+	if (report_begin(net, &comm)) {
+		ddemux_aset_format(set, mine, sizeof(mine));
+		pr_notice("%s %s netns=%u reason=%s pid=%u comm=%s uid=%u cgroup=%llu set=\"%s\" entries=%u max=%u quota=%u\n",
+			  what, op, net->ns.inum, reason, current_pid(), comm,
+			  from_kuid_munged(&init_user_ns, set->dom.uid),
+			  set->dom.cgid, mine, ddemux_reg_count(reg), reg->max,
+			  READ_ONCE(reg->quota));
+	} else {
+		ddemux_aset_format(set, mine, sizeof(mine));
+	}
 	ab = report_audit_start();
 	if (!ab)
 		return;
-	audit_log_format(ab, "op=ddemux_%s verdict=%s netns=%u reason=registry-full",
-			 op, what, net->ns.inum);
+	audit_log_format(ab, "op=ddemux_%s verdict=%s netns=%u reason=%s",
+			 op, what, net->ns.inum, reason);
 	audit_log_format(ab, " sock_uid=%u sock_cgroup=%llu set=\"%s\"",
 			 from_kuid_munged(&init_user_ns, set->dom.uid),
 			 set->dom.cgid, mine);
@@ -478,6 +484,28 @@ static void report_unrecorded(struct net *net, const char *op,
 }
 
 /* ---- judgment -------------------------------------------------------- */
+
+/* May the current context sleep?  False where it cannot be known. */
+static bool may_sleep(void)
+{
+	if (!IS_ENABLED(CONFIG_PREEMPT_COUNT))
+		return false;
+	return preemptible() && !rcu_preempt_depth();
+}
+
+/*
+ * How a claim may allocate: sleeping where the caller may (a bind, a
+ * connect), atomically where not (bpf_bind(), softirq); charged to the
+ * task's memory cgroup where a task claims (not in softirq, where
+ * current is whoever was interrupted).
+ */
+static gfp_t claim_gfp(void)
+{
+	if (!in_task())
+		return GFP_ATOMIC | __GFP_NOWARN;
+	return (may_sleep() ? GFP_KERNEL : GFP_ATOMIC | __GFP_NOWARN) |
+	       __GFP_ACCOUNT;
+}
 
 /**
  * ddemux_judge - decide a claim, record it, count and report
@@ -506,17 +534,18 @@ int ddemux_judge(struct ddemux_net *dn, struct net *net, const void *owner,
 	rcu_read_lock();
 	ddemux_policy_of(dn, &pol);
 	v = ddemux_reg_claim(&dn->reg, owner, set, current_pid(), flags, &pol,
-			     &c);
+			     claim_gfp(), &c);
 	rcu_read_unlock();
 
 	ddemux_count(dn, DDEMUX_ST_BINDS_CHECKED);
 	if (c.unrecorded && v != DDEMUX_DENY && pol.mode != DDEMUX_MODE_OFF) {
 		if (pol.mode == DDEMUX_MODE_ENFORCE) {
 			ddemux_count(dn, DDEMUX_ST_BINDS_VETOED);
-			report_unrecorded(net, op, DDEMUX_DENY, set, &dn->reg);
+			report_unrecorded(net, op, DDEMUX_DENY, set, c.why,
+					  &dn->reg);
 			return -ENOBUFS;
 		}
-		report_unrecorded(net, op, DDEMUX_AUDIT, set, &dn->reg);
+		report_unrecorded(net, op, DDEMUX_AUDIT, set, c.why, &dn->reg);
 		return 0;
 	}
 	if (v == DDEMUX_DENY) {
@@ -557,7 +586,7 @@ void ddemux_learn(struct ddemux_net *dn, struct net *net, const void *owner,
 	rcu_read_lock();
 	ddemux_policy_of(dn, &pol);
 	v = ddemux_reg_claim(&dn->reg, owner, set, current_pid(),
-			     DDEMUX_CLAIM_FORCE, &pol, &c);
+			     DDEMUX_CLAIM_FORCE, &pol, claim_gfp(), &c);
 	rcu_read_unlock();
 	if (v != DDEMUX_ALLOW) {
 		ddemux_count(dn, DDEMUX_ST_OVERLAPS_OBSERVED);
@@ -583,7 +612,8 @@ static void record(struct ddemux_net *dn, const void *owner,
 {
 	struct ddemux_conflict c;
 
-	ddemux_reg_claim(&dn->reg, owner, set, current_pid(), 0, NULL, &c);
+	ddemux_reg_claim(&dn->reg, owner, set, current_pid(), 0, NULL,
+			 claim_gfp(), &c);
 }
 
 /**
@@ -664,14 +694,6 @@ void ddemux_core_loading(bool on)
 	WRITE_ONCE(loading, on);
 }
 
-/* May the current context sleep?  False where it cannot be known. */
-static bool may_sleep(void)
-{
-	if (!IS_ENABLED(CONFIG_PREEMPT_COUNT))
-		return false;
-	return preemptible() && !rcu_preempt_depth();
-}
-
 /**
  * ddemux_gate - wait until @dn's claims can be judged
  * @dn: the namespace's state
@@ -733,7 +755,7 @@ int ddemux_adopt(struct ddemux_net *dn, struct sock *sk, int proto, u16 port)
 	ddemux_policy_of(dn, &pol);
 	v = ddemux_reg_claim(&dn->reg, sk, &set, 0,
 			     DDEMUX_CLAIM_IF_ABSENT | DDEMUX_CLAIM_FORCE, &pol,
-			     &c);
+			     GFP_KERNEL, &c);
 	rcu_read_unlock();
 	if (c.present)
 		return 0;
@@ -856,11 +878,13 @@ static int ddemux_inherit(struct net *net, struct ddemux_net *dn)
 		dn->mode = defaults.mode;
 		dn->domain = defaults.domain;
 		dn->egress = defaults.egress;
+		dn->domain_max = defaults.domain_max;
 		return 0;
 	}
 	dn->mode = READ_ONCE(init->mode);
 	dn->domain = READ_ONCE(init->domain);
 	dn->egress = READ_ONCE(init->egress);
+	dn->domain_max = READ_ONCE(init->domain_max);
 	mutex_lock(&init->shares_lock);
 	src = rcu_dereference_protected(init->shares,
 					lockdep_is_held(&init->shares_lock));
@@ -897,6 +921,8 @@ int ddemux_core_init_net(struct net *net, struct ddemux_net *dn)
 	err = ddemux_reg_init(&dn->reg, defaults.max_entries);
 	if (err)
 		goto err_stats;
+	ratelimit_state_init(&dn->report_rs, HZ / 10, 50);
+	ddemux_core_update(dn);
 	return 0;
 
 err_stats:
@@ -904,6 +930,19 @@ err_stats:
 err_shares:
 	kfree(rcu_dereference_protected(dn->shares, true));
 	return err;
+}
+
+/**
+ * ddemux_core_update - the registry follows the namespace's knobs
+ * @dn: the namespace's state, whose domain or domain_max changed
+ *
+ * The quota holds a domain (a uid, a cgroup, or both, as @dn->domain
+ * says) to @dn->domain_max entries.
+ */
+void ddemux_core_update(struct ddemux_net *dn)
+{
+	ddemux_reg_set_quota(&dn->reg, READ_ONCE(dn->domain_max),
+			     READ_ONCE(dn->domain));
 }
 
 /* Everything set up so far is visible to whoever sees @dn->ready. */

@@ -28,6 +28,7 @@
 #include <linux/mutex.h>
 #include <linux/list.h>
 #include <linux/completion.h>
+#include <linux/ratelimit.h>
 #include <net/net_namespace.h>
 #include <net/sock.h>
 
@@ -72,6 +73,8 @@ struct ddemux_stats {
  * @ready: set once everything above exists, cleared before teardown
  * @synced: every socket the namespace had at load is in @reg
  * @sync_done: completed with @synced (ddemux_gate())
+ * @domain_max: sysctl net.ddemux.domain_max (entries per domain)
+ * @report_rs: the rate limit of this namespace's log lines
  */
 struct ddemux_net {
 	struct ddemux_registry reg;
@@ -90,6 +93,8 @@ struct ddemux_net {
 	bool ready;
 	bool synced;
 	struct completion sync_done;
+	int domain_max;
+	struct ratelimit_state report_rs;
 };
 
 struct ddemux_net *ddemux_net(const struct net *net);
@@ -179,11 +184,13 @@ struct ddemux_defaults {
 	int mode;
 	int domain;
 	int egress;
+	int domain_max;
 	unsigned int max_entries;
 };
 
 void ddemux_core_init(const struct ddemux_defaults *d);
 void ddemux_core_loading(bool on);
+void ddemux_core_update(struct ddemux_net *dn);
 void ddemux_core_synced(struct ddemux_net *dn);
 int ddemux_core_init_net(struct net *net, struct ddemux_net *dn);
 void ddemux_core_publish(struct ddemux_net *dn);

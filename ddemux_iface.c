@@ -15,6 +15,10 @@
 #include <linux/capability.h>
 #include <linux/uaccess.h>
 #include <linux/ctype.h>
+#include <linux/fs.h>
+#include <linux/magic.h>
+#include <linux/sched/task_stack.h>
+#include <linux/pid_namespace.h>
 #include <net/net_namespace.h>
 
 #include "ddemux_core.h"
@@ -23,98 +27,122 @@
 
 /* ---- sysctl: net.ddemux.* -------------------------------------------- */
 
-static int sysctl_max[] = { DDEMUX_MODE_ENFORCE, DDEMUX_DOM_ALL, 1 };
+/* One knob: its range, and where it lives in struct ddemux_net. */
+struct knob {
+	int min, max;
+	size_t offset;
+};
+
+static const struct knob knobs[] = {
+	{ DDEMUX_MODE_OFF, DDEMUX_MODE_ENFORCE, offsetof(struct ddemux_net, mode) },
+	{ DDEMUX_DOM_UID, DDEMUX_DOM_ALL, offsetof(struct ddemux_net, domain) },
+	{ 0, 1, offsetof(struct ddemux_net, egress) },
+	{ 1, 1 << 24, offsetof(struct ddemux_net, domain_max) },
+};
 
 /*
- * Writes need CAP_NET_ADMIN in the initial user namespace: the root of a
+ * Who opened the file being written.  proc_sys_call_handler(), the one
+ * caller that writes (6.1 and 6.12 alike), passes the position of the
+ * write's kiocb, which names the file: for write(2), on the writer's own
+ * stack.  Anything else -- an io_uring write, a kernel that changed
+ * that -- is not trusted: NULL.
+ */
+static struct file *sysctl_file(loff_t *ppos)
+{
+	struct kiocb *iocb;
+
+	if (!object_is_on_stack(ppos))
+		return NULL;
+	iocb = container_of(ppos, struct kiocb, ki_pos);
+	if (!iocb->ki_filp ||
+	    file_inode(iocb->ki_filp)->i_sb->s_magic != PROC_SUPER_MAGIC)
+		return NULL;
+	return iocb->ki_filp;
+}
+
+/*
+ * Writes need CAP_NET_ADMIN in the initial user namespace, both of the
+ * task that opened the file and of the task writing: the root of a
  * container (a namespace owned by another user namespace) can read its
- * settings but cannot weaken its own isolation.  A value is one decimal
+ * settings but cannot weaken its own isolation, neither itself nor by
+ * handing a descriptor to a privileged writer.  A value is one decimal
  * number in range, optionally followed by a newline; anything else is
- * -EINVAL and changes nothing.
+ * -EINVAL and changes nothing.  The change is to the namespace the file
+ * belongs to, whoever writes it.
  */
 static int ddemux_sysctl_int(ddemux_ctl_table *table, int write, void *buffer,
 			     size_t *lenp, loff_t *ppos)
 {
-	int min = *(int *)table->extra1, max = *(int *)table->extra2;
+	const struct knob *k = table->extra1;
+	struct ddemux_net *dn = table->data - k->offset;
+	struct file *file;
 	const char *p = buffer;
 	size_t len = *lenp, i;
-	int val = 0, old;
+	long val = 0;
+	int old;
 
 	if (!write)
 		return proc_dointvec(table, write, buffer, lenp, ppos);
-	if (!capable(CAP_NET_ADMIN))
+	file = sysctl_file(ppos);
+	if (!file || !file_ns_capable(file, &init_user_ns, CAP_NET_ADMIN) ||
+	    !capable(CAP_NET_ADMIN))
 		return -EPERM;
 	if (*ppos)
 		return -EINVAL;		/* no partial or continued writes */
 	if (len && p[len - 1] == '\n')
 		len--;
-	if (!len || len > 3)
+	if (!len || len > 9)
 		return -EINVAL;
 	for (i = 0; i < len; i++) {
 		if (!isdigit(p[i]))
 			return -EINVAL;
 		val = val * 10 + (p[i] - '0');
 	}
-	if (val < min || val > max)
+	if (val < k->min || val > k->max)
 		return -EINVAL;
 
-	old = xchg((int *)table->data, val);
+	old = xchg((int *)table->data, (int)val);
 	if (old != val) {
-		struct net *net = current->nsproxy->net_ns;
-
-		pr_notice("%s: %d -> %d (netns=%u pid=%u uid=%u)\n",
-			  table->procname, old, val, net->ns.inum,
+		pr_notice("%s: %d -> %ld (netns=%u pid=%u uid=%u)\n",
+			  table->procname, old, val, dn->net->ns.inum,
 			  task_tgid_nr(current),
 			  from_kuid_munged(&init_user_ns, current_uid()));
 		/* the egress hooks exist only while rule 3 is on */
-		if (table->data == &ddemux_net_state(net)->mode ||
-		    table->data == &ddemux_net_state(net)->egress)
-			ddemux_egress_update(net, ddemux_net_state(net));
+		if (table->data == &dn->mode || table->data == &dn->egress)
+			ddemux_egress_update(dn->net, dn);
+		/* the quota is the registry's */
+		if (table->data == &dn->domain || table->data == &dn->domain_max)
+			ddemux_core_update(dn);
 	}
 	*ppos += *lenp;
 	return 0;
 }
 
+#define KNOB(name, i) {							\
+	.procname = name, .maxlen = sizeof(int), .mode = 0644,		\
+	.proc_handler = ddemux_sysctl_int, .extra1 = (void *)&knobs[i],	\
+}
+
 static const struct ctl_table ddemux_sysctl_template[] = {
-	{
-		.procname = "mode",
-		.maxlen = sizeof(int),
-		.mode = 0644,
-		.proc_handler = ddemux_sysctl_int,
-		.extra1 = SYSCTL_ZERO,
-		.extra2 = &sysctl_max[0],
-	},
-	{
-		.procname = "domain",
-		.maxlen = sizeof(int),
-		.mode = 0644,
-		.proc_handler = ddemux_sysctl_int,
-		.extra1 = SYSCTL_ONE,
-		.extra2 = &sysctl_max[1],
-	},
-	{
-		.procname = "egress",
-		.maxlen = sizeof(int),
-		.mode = 0644,
-		.proc_handler = ddemux_sysctl_int,
-		.extra1 = SYSCTL_ZERO,
-		.extra2 = &sysctl_max[2],
-	},
+	KNOB("mode", 0),
+	KNOB("domain", 1),
+	KNOB("egress", 2),
+	KNOB("domain_max", 3),
 	{ }	/* sentinel, registered only where the kernel wants one */
 };
 
 static int ddemux_sysctl_init(struct net *net, struct ddemux_net *dn)
 {
 	const size_t n = ARRAY_SIZE(ddemux_sysctl_template) - 1;
+	size_t i;
 
 	dn->sysctl_table = kmemdup(ddemux_sysctl_template,
 				   sizeof(ddemux_sysctl_template), GFP_KERNEL);
 	if (!dn->sysctl_table)
 		return -ENOMEM;
 	/* point at this namespace's values (required outside init_net) */
-	dn->sysctl_table[0].data = &dn->mode;
-	dn->sysctl_table[1].data = &dn->domain;
-	dn->sysctl_table[2].data = &dn->egress;
+	for (i = 0; i < n; i++)
+		dn->sysctl_table[i].data = (void *)dn + knobs[i].offset;
 	dn->sysctl_hdr = ddemux_register_net_sysctl(net, "net/ddemux",
 						    dn->sysctl_table,
 						    n + DDEMUX_SYSCTL_SENTINEL);
@@ -165,6 +193,8 @@ static int stats_show(struct seq_file *seq, void *v)
 	seq_printf(seq, "registry_max %u\n", dn->reg.max);
 	seq_printf(seq, "registry_full %lld\n", atomic64_read(&dn->reg.full));
 	seq_printf(seq, "registry_nomem %lld\n", atomic64_read(&dn->reg.nomem));
+	seq_printf(seq, "domain_quota %lld\n",
+		   atomic64_read(&dn->reg.quota_hits));
 	seq_printf(seq, "rollback_failed %lld\n",
 		   atomic64_read(&ddemux_gstats.rollback_failed));
 	seq_printf(seq, "egress_hook_errors %d\n",
@@ -231,19 +261,39 @@ static int shares_write(struct file *file, char *buf, size_t size)
 	return 0;
 }
 
+/**
+ * struct sockets_iter - a reader of /proc/net/ddemux/sockets
+ * @net: the namespace, referenced while the file is open
+ * @walk: the registry walk (ddemux_reg_iter_start())
+ * @walking: @walk holds what ddemux_reg_iter_stop() releases
+ * @all: the opener has CAP_NET_ADMIN over the namespace: every row
+ * @uid: else, the only uid whose rows it sees (the opener's fsuid)
+ * @pidns: pids are shown as this pid namespace (the opener's) sees them
+ */
 struct sockets_iter {
 	struct net *net;
-	struct ddemux_snap_row *rows;
-	unsigned int nr;
+	struct ddemux_reg_iter walk;
+	bool walking;
+	bool all;
+	kuid_t uid;
+	struct pid_namespace *pidns;
 };
+
+/* Row @pos of the walk (@pos 0 is the header). */
+static void *sockets_at(struct sockets_iter *it, loff_t pos)
+{
+	struct ddemux_net *dn = ddemux_net_state(it->net);
+
+	it->walking = true;
+	return ddemux_reg_iter_start(&dn->reg, &it->walk, pos - 1) ?
+	       &it->walk : NULL;
+}
 
 static void *sockets_start(struct seq_file *seq, loff_t *pos)
 {
 	struct sockets_iter *it = seq->private;
 
-	if (!*pos)
-		return SEQ_START_TOKEN;
-	return *pos <= it->nr ? &it->rows[*pos - 1] : NULL;
+	return *pos ? sockets_at(it, *pos) : SEQ_START_TOKEN;
 }
 
 static void *sockets_next(struct seq_file *seq, void *v, loff_t *pos)
@@ -251,31 +301,45 @@ static void *sockets_next(struct seq_file *seq, void *v, loff_t *pos)
 	struct sockets_iter *it = seq->private;
 
 	++*pos;
-	return *pos <= it->nr ? &it->rows[*pos - 1] : NULL;
+	if (v == SEQ_START_TOKEN)
+		return sockets_at(it, *pos);
+	return ddemux_reg_iter_next(&it->walk) ? &it->walk : NULL;
 }
 
 static void sockets_stop(struct seq_file *seq, void *v)
 {
+	struct sockets_iter *it = seq->private;
+
+	if (it->walking)
+		ddemux_reg_iter_stop(&it->walk);
+	it->walking = false;
 }
 
 static int sockets_show(struct seq_file *seq, void *v)
 {
-	const struct ddemux_snap_row *row = v;
-	const struct ddemux_aset *s;
+	struct sockets_iter *it = seq->private;
+	struct ddemux_snap_row row;
+	const struct ddemux_aset *s = &row.set;
 	char local[64], remote[64];
+	struct pid *pid;
 
 	if (v == SEQ_START_TOKEN) {
 		seq_puts(seq, "proto local remote dev state uid cgroup opt pid\n");
 		return 0;
 	}
-	s = &row->set;
+	ddemux_reg_iter_row(&it->walk, &row);
+	if (!it->all && !uid_eq(s->dom.uid, it->uid))
+		return 0;
+	/* under the walk's rcu_read_lock() */
+	pid = row.pid ? find_pid_ns(row.pid, &init_pid_ns) : NULL;
 	ddemux_aset_format_local(s, local, sizeof(local));
 	ddemux_aset_format_remote(s, remote, sizeof(remote));
-	seq_printf(seq, "%s %s %s %d %s%s %u %llu %s %u\n",
+	seq_printf(seq, "%s %s %s %d %s%s %u %llu %s %d\n",
 		   ddemux_proto_name(s->proto), local, remote, s->dev,
-		   ddemux_state_name(s->state), row->pending ? "+pending" : "",
+		   ddemux_state_name(s->state), row.pending ? "+pending" : "",
 		   from_kuid_munged(seq_user_ns(seq), s->dom.uid), s->dom.cgid,
-		   ddemux_flags_text(s->flags), row->pid);
+		   ddemux_flags_text(s->flags),
+		   pid ? pid_nr_ns(pid, it->pidns) : 0);
 	return 0;
 }
 
@@ -287,17 +351,19 @@ static const struct seq_operations sockets_seq_ops = {
 };
 
 /*
- * The listing is a snapshot taken at open: one instant of the registry,
- * so a long read never shows an entry twice, misses a stable one or
- * prints a torn one.  The file holds a reference on its namespace, as
- * the kernel's own /proc/net files do.
+ * The listing walks the registry as it is read, port by port, holding a
+ * port's lock only while its rows are printed: nothing is copied, and
+ * no claim waits on a reader for long.  A reader with CAP_NET_ADMIN over
+ * the namespace's owner sees every row; any other reader only its own
+ * uid's, so that the file neither defeats hidepid= nor shows a host's
+ * users what other namespaces hold.  Pids are the opener's view (0 for
+ * a process it cannot see).  The file holds a reference on its
+ * namespace, as the kernel's own /proc/net files do.
  */
 static int sockets_open(struct inode *inode, struct file *file)
 {
 	struct net *net = maybe_get_net(proc_get_parent_data(inode));
 	struct sockets_iter *it;
-	struct ddemux_net *dn;
-	int err;
 
 	if (!net)
 		return -ENXIO;
@@ -307,13 +373,10 @@ static int sockets_open(struct inode *inode, struct file *file)
 		return -ENOMEM;
 	}
 	it->net = net;
-	dn = ddemux_net_state(net);
-	err = ddemux_reg_snapshot(&dn->reg, &it->rows, &it->nr);
-	if (err) {
-		seq_release_private(inode, file);
-		put_net(net);
-	}
-	return err;
+	it->all = file_ns_capable(file, net->user_ns, CAP_NET_ADMIN);
+	it->uid = file->f_cred->fsuid;
+	it->pidns = get_pid_ns(task_active_pid_ns(current));
+	return 0;
 }
 
 static int sockets_release(struct inode *inode, struct file *file)
@@ -321,7 +384,7 @@ static int sockets_release(struct inode *inode, struct file *file)
 	struct sockets_iter *it = ((struct seq_file *)file->private_data)->private;
 	struct net *net = it->net;
 
-	kvfree(it->rows);
+	put_pid_ns(it->pidns);
 	seq_release_private(inode, file);
 	put_net(net);
 	return 0;

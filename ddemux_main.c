@@ -33,10 +33,15 @@ module_param(egress, int, 0444);
 MODULE_PARM_DESC(egress,
 		 "Initial net.ddemux.egress: rule 3 on egress, 0 off, 1 on (0-1, default 1)");
 
-static unsigned int max_entries = 262144;
+static unsigned int max_entries = 1048576;
 module_param(max_entries, uint, 0444);
 MODULE_PARM_DESC(max_entries,
-		 "Most address sets recorded per network namespace (1-16777216, default 262144)");
+		 "Most address sets recorded per network namespace (1-16777216, default 1048576)");
+
+static int domain_max = 65536;
+module_param(domain_max, int, 0444);
+MODULE_PARM_DESC(domain_max,
+		 "Initial net.ddemux.domain_max: most address sets of one domain per namespace (1-16777216, default 65536)");
 
 /* ---- per-namespace life --------------------------------------------- */
 
@@ -119,6 +124,7 @@ static int __init ddemux_init(void)
 		.mode = mode,
 		.domain = domain,
 		.egress = egress,
+		.domain_max = domain_max,
 		.max_entries = max_entries,
 	};
 	int err;
@@ -126,16 +132,20 @@ static int __init ddemux_init(void)
 	if (mode < DDEMUX_MODE_OFF || mode > DDEMUX_MODE_ENFORCE ||
 	    domain < DDEMUX_DOM_UID || domain > DDEMUX_DOM_ALL ||
 	    egress < 0 || egress > 1 ||
-	    !max_entries || max_entries > (1U << 24)) {
-		pr_err("parameter out of range: mode=%d domain=%d egress=%d max_entries=%u\n",
-		       mode, domain, egress, max_entries);
+	    !max_entries || max_entries > (1U << 24) ||
+	    domain_max < 1 || domain_max > (1 << 24)) {
+		pr_err("parameter out of range: mode=%d domain=%d egress=%d max_entries=%u domain_max=%d\n",
+		       mode, domain, egress, max_entries, domain_max);
 		return -EINVAL;
 	}
+	err = ddemux_reg_module_init();
+	if (err)
+		return err;
 	ddemux_core_init(&defaults);
 	ddemux_core_loading(true);	/* until every walk is done */
 	err = register_pernet_subsys(&ddemux_net_ops);
 	if (err)
-		return err;
+		goto err_reg;
 	err = ddemux_egress_init();	/* devices' egress hooks */
 	if (err)
 		goto err_pernet;
@@ -154,8 +164,8 @@ static int __init ddemux_init(void)
 		goto err_hooks;
 	}
 
-	pr_info("loaded %s: mode=%d domain=%d egress=%d max_entries=%u\n",
-		DDEMUX_VERSION, mode, domain, egress, max_entries);
+	pr_info("loaded %s: mode=%d domain=%d egress=%d max_entries=%u domain_max=%d\n",
+		DDEMUX_VERSION, mode, domain, egress, max_entries, domain_max);
 	return 0;
 
 err_hooks:
@@ -164,6 +174,8 @@ err_egress:
 	ddemux_egress_exit();
 err_pernet:
 	unregister_pernet_subsys(&ddemux_net_ops);
+err_reg:
+	ddemux_reg_module_exit();
 	return err;
 }
 
@@ -172,6 +184,7 @@ static void __exit ddemux_exit(void)
 	ddemux_hooks_exit();	/* no ddemux hook runs after this */
 	ddemux_egress_exit();	/* nor a device's egress hook */
 	unregister_pernet_subsys(&ddemux_net_ops);
+	ddemux_reg_module_exit();	/* every registry is gone */
 	pr_info("unloaded\n");
 }
 
