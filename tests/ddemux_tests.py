@@ -1731,6 +1731,143 @@ def container_root_cannot_weaken(t):
     expect_eq(c(a_read_file, PROC + "/shares"), "", "shares unchanged")
 
 
+def a_open_send_fd(st, path, sockpath):
+    """Open @path for writing and hand the descriptor over a unix socket."""
+    fd = os.open(path, os.O_WRONLY)
+    u = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        u.connect(sockpath)
+        socket.send_fds(u, [b"fd"], [fd])
+    finally:
+        u.close()
+        os.close(fd)
+    return True
+
+
+@test("module")
+def sysctl_write_by_opener(t):
+    """A descriptor a container's root opened for writing is no good to a
+    privileged writer (the confused deputy); and a write goes to the
+    namespace the file belongs to, not the writer's."""
+    c = t.actor(ALICE, userns=True)
+    sockpath = "/tmp/ddt-fd.sock"
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    if os.path.exists(sockpath):
+        os.unlink(sockpath)
+    srv.bind(sockpath)
+    os.chmod(sockpath, 0o777)
+    srv.listen(1)
+    t.cleanups.append(lambda: (srv.close(), os.unlink(sockpath)))
+    c.start(a_open_send_fd, SYS + "/mode", sockpath)
+    conn, _ = srv.accept()
+    _, fds, _, _ = socket.recv_fds(conn, 16, 1)
+    conn.close()
+    check(c.wait(), "the container opened its mode file for writing")
+    try:
+        os.write(fds[0], b"0")
+        raise Fail("a write through the container's descriptor was accepted")
+    except OSError as e:
+        expect_eq(ename(e.errno), "EPERM", "write through the container's descriptor")
+    finally:
+        os.close(fds[0])
+    expect_eq(c(a_read_file, SYS + "/mode").strip(), "2", "the container's mode")
+
+    # root opens another namespace's file there, writes it from here
+    subprocess.run(["ip", "netns", "add", "ddtW"], check=True)
+    t.cleanups.append(lambda: subprocess.run(["ip", "netns", "del", "ddtW"]))
+    t.sysctl("mode", 2)
+    here = os.open("/proc/self/ns/net", os.O_RDONLY)
+    try:
+        setns("/run/netns/ddtW")
+        fd = os.open(SYS + "/mode", os.O_WRONLY)
+    finally:
+        libc.setns(here, CLONE_NEWNET)
+        os.close(here)
+    try:
+        os.write(fd, b"1")
+    finally:
+        os.close(fd)
+    expect_eq(open(SYS + "/mode").read().strip(), "2", "the writer's namespace")
+    out = subprocess.run(["ip", "netns", "exec", "ddtW", "cat", SYS + "/mode"],
+                         capture_output=True, text=True).stdout.strip()
+    expect_eq(out, "1", "the file's namespace")
+
+
+@test("module")
+def sockets_file_shows_own_rows(t):
+    """Another user's rows are not shown to an ordinary user: the file
+    would otherwise show every domain's sockets and processes."""
+    p, q = t.port(), t.port()
+    alice, mallory = t.actor(ALICE), t.actor(MALLORY)
+    expect_eq(alice(a_udp, "s", ("0.0.0.0", p)), 0, "alice")
+    expect_eq(mallory(a_udp, "s", ("0.0.0.0", q)), 0, "mallory")
+    rows = [l.split() for l in mallory(a_read_file, PROC + "/sockets").splitlines()[1:]]
+    check(any(r[1] == "0.0.0.0:%d" % q for r in rows), "mallory's own row: %s" % rows)
+    check(all(r[5] == str(MALLORY) for r in rows), "rows of others: %s" % rows)
+    rows = [l.split() for l in open(PROC + "/sockets").read().splitlines()[1:]]
+    check(any(r[1] == "0.0.0.0:%d" % p and r[5] == str(ALICE) for r in rows),
+          "root sees alice's row")
+    check(any(r[1] == "0.0.0.0:%d" % q and r[5] == str(MALLORY) for r in rows),
+          "root sees mallory's row")
+
+
+@test("module")
+def domain_quota_protects_others(t):
+    """One user at its quota gets ENOBUFS; every other user's sockets
+    stay protected, and connections accepted beyond the quota still
+    work."""
+    subprocess.run(["rmmod", "ddemux"], check=True)
+    try:
+        subprocess.run(["insmod", t.ko, "max_entries=512", "domain_max=32"],
+                       check=True)
+        alice, mallory = t.actor(ALICE), t.actor(MALLORY)
+        before = t.klog_mark()
+        n, e = 0, 0
+        while n < 40:
+            e = mallory(a_udp, "f%d" % n, ("127.0.0.1", 0))
+            if e:
+                break
+            n += 1
+        expect_eq(ename(e), "ENOBUFS", "mallory past its quota")
+        expect_eq(n, 32, "mallory's sockets")
+        check(t.stats()["domain_quota"] >= 1, "domain_quota")
+        check(log_has(t, before, "deny autobind", "reason=domain-quota",
+                      "uid=%d" % MALLORY), "no domain-quota line")
+        p, q = t.port(), t.port()
+        expect_eq(alice(a_udp, "s", ("0.0.0.0", p), ra=True), 0, "alice's service")
+        expect_eq(alice(a_tcp, "l", ("0.0.0.0", q), listen=True), 0,
+                  "alice's listener")
+        mallory(a_close, "f0")
+        expect_eq(ename(mallory(a_udp, "s", ("0.0.0.0", p), ra=True)),
+                  "EADDRINUSE", "mallory co-binding alice's port")
+        sendudp(("127.0.0.1", p), b"for alice").close()
+        got = alice(a_recv, "s")
+        check(got and got[0] == b"for alice", "alice's datagram")
+        c = socket.create_connection(("127.0.0.1", q), timeout=3)
+        check(alice(a_accept, "l") is not None, "alice's connection")
+        c.close()
+        # a listener's accepted connections beyond its owner's quota
+        # (carol, another user under hers, connects)
+        r = t.port()
+        expect_eq(mallory(a_tcp, "l", ("127.0.0.1", r), listen=True), 0,
+                  "mallory's listener, at her quota")
+        carol = t.actor(CAROL)
+        for i in range(20):
+            carol(a_sock, "c%d" % i, socket.AF_INET, socket.SOCK_STREAM)
+            expect_eq(carol(a_connect, "c%d" % i, ("127.0.0.1", r)), 0,
+                      "connection %d" % i)
+            check(mallory(a_accept, "l") is not None, "accept %d" % i)
+        carol(a_send, "c19", b"late")
+        expect_eq(mallory(a_tcp_recv, "l.child"), b"late", "the last connection")
+        expect_eq(alice(a_udp, "s2", ("0.0.0.0", t.port())), 0,
+                  "alice binds while mallory is over its quota")
+    finally:
+        t.finish()
+        t.actors, t.cleanups = [], []
+        subprocess.run(["rmmod", "ddemux"], check=True)
+        subprocess.run(["insmod", t.ko], check=True)
+
+
 @test("module")
 def namespaces_independent(t):
     for ns in ("ddtA", "ddtB"):
