@@ -116,6 +116,10 @@ struct ddemux_aset {
  * @sdif: the slave it arrived on (the kernel's sdif), else 0
  * @proto: &enum ddemux_proto
  * @fam: %DDEMUX_FAM_V4 or %DDEMUX_FAM_V6 (exactly one)
+ * @foreign: @laddr is none of the namespace's own addresses: a wildcard
+ *	set does not receive it (only a set bound to @laddr itself does).
+ *	Left false wherever that is not known, which is the safe side for
+ *	"could another set receive it" and the only meaning rule 2 knows.
  */
 struct ddemux_paddr {
 	struct in6_addr laddr;
@@ -126,6 +130,7 @@ struct ddemux_paddr {
 	u16 rport;
 	u8 proto;
 	u8 fam;
+	bool foreign;
 };
 
 /**
@@ -233,33 +238,42 @@ bool ddemux_reply_in_set(const struct ddemux_pkt *out,
  * struct ddemux_sock_view - the socket fields that define its address set
  * @v6_rcv_saddr: sk_v6_rcv_saddr (AF_INET6 only)
  * @v6_daddr: sk_v6_daddr (AF_INET6 only)
- * @v4_saddr: inet_rcv_saddr (AF_INET only)
+ * @v4_rcv_saddr: inet_rcv_saddr (AF_INET only): the bound address
  * @v4_daddr: inet_daddr (AF_INET only)
+ * @v4_saddr: inet_saddr: the source address; 0 while an AF_INET socket
+ *	bound to a multicast or broadcast address is not connected
+ * @bound_dev: sk_bound_dev_if
  * @lport: inet_num
  * @rport: the peer's port, host order
  * @family: AF_INET or AF_INET6
- * @v6only: ipv6_only_sock()
- * @connected: the socket has a peer
  * @proto: its &enum ddemux_proto
+ * @state: sk_state (TCP_*)
+ * @flags: %DDEMUX_REUSEADDR, %DDEMUX_REUSEPORT, %DDEMUX_KERNEL
+ * @v6only: ipv6_only_sock()
  *
- * Pointers into the socket, not copies: the egress fast path looks at a
- * socket without building an address set.
+ * Pointers into the socket for the IPv6 addresses, not copies.  Filled by
+ * ddemux_sk_view() (ddemux_fast.h); ddemux_aset_from_view() turns it into
+ * the socket's address set, the one place that decides what a socket's
+ * set is, for the registry and for rule 3 alike.
  */
 struct ddemux_sock_view {
 	const struct in6_addr *v6_rcv_saddr;
 	const struct in6_addr *v6_daddr;
-	__be32 v4_saddr;
+	__be32 v4_rcv_saddr;
 	__be32 v4_daddr;
+	__be32 v4_saddr;
+	int bound_dev;
 	u16 lport;
 	u16 rport;
 	u8 family;
-	bool v6only;
-	bool connected;
 	u8 proto;
+	u8 state;
+	u8 flags;
+	bool v6only;
 };
 
-bool ddemux_reply_in_sock(const struct ddemux_pkt *out,
-			  const struct ddemux_sock_view *sv);
+void ddemux_aset_from_view(const struct ddemux_sock_view *sv,
+			   struct ddemux_aset *s);
 
 /* Address helpers shared by the policy, the hooks and the tests. */
 void ddemux_addr_set_v4(struct in6_addr *a, __be32 v4);
@@ -386,6 +400,19 @@ bool ddemux_reg_find_other(struct ddemux_registry *reg,
 			   struct ddemux_aset *found);
 bool ddemux_reg_port_used(struct ddemux_registry *reg, u8 proto, u16 port);
 unsigned int ddemux_reg_count(struct ddemux_registry *reg);
+
+extern atomic_t *ddemux_port_users;
+
+/*
+ * Does a set of any namespace, of any protocol, hold @port?  A hint, as
+ * lock-free answers are: false means no socket receives on the port at
+ * this instant.
+ */
+static inline bool ddemux_port_used_anywhere(u16 port)
+{
+	return atomic_read(&ddemux_port_users[port]) != 0;
+}
+
 bool ddemux_reg_iter_start(struct ddemux_registry *reg,
 			   struct ddemux_reg_iter *it, loff_t pos);
 bool ddemux_reg_iter_next(struct ddemux_reg_iter *it);

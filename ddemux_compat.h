@@ -29,6 +29,18 @@
 	KUNIT_ASSERT_FAILURE(test, fmt, ##__VA_ARGS__)
 #endif
 
+/*
+ * inet_sock flags: bit fields until 6.5, bits of inet_flags since 6.6.
+ * The KUnit suites set them on the sockets they build.
+ */
+#if KERNEL_VERSION(6, 6, 0) <= LINUX_VERSION_CODE
+#define ddemux_set_transparent(sk, v) inet_assign_bit(TRANSPARENT, sk, v)
+#define ddemux_set_freebind(sk, v) inet_assign_bit(FREEBIND, sk, v)
+#else
+#define ddemux_set_transparent(sk, v) (inet_sk(sk)->transparent = (v))
+#define ddemux_set_freebind(sk, v) (inet_sk(sk)->freebind = (v))
+#endif
+
 #ifdef DDEMUX_KERNEL_GLUE	/* the module proper, not the pure core */
 
 #include <linux/ftrace.h>

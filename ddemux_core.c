@@ -9,6 +9,8 @@
  * decision.  It calls only the registry and the policy (ddemux.h).
  */
 #include <linux/module.h>
+#include <linux/ftrace.h>
+#include <linux/srcu.h>
 #include <linux/slab.h>
 #include <linux/audit.h>
 #include <linux/ratelimit.h>
@@ -23,6 +25,7 @@
 #include <net/l3mdev.h>
 
 #include "ddemux_core.h"
+#include "ddemux_fast.h"
 
 unsigned int ddemux_net_id __read_mostly;
 struct ddemux_global_stats ddemux_gstats;
@@ -65,26 +68,154 @@ void ddemux_policy_of(struct ddemux_net *dn, struct ddemux_policy *pol)
 	pol->shares = rcu_dereference(dn->shares);
 }
 
-/* ---- sockets to address sets ----------------------------------------- */
+/* ---- hooks ------------------------------------------------------------- */
 
-/* The protocol ddemux guards for this socket, or -1. */
-int ddemux_sk_proto(const struct sock *sk)
+/*
+ * The adapters' ftrace hooks.  Most are redirects (FTRACE_OPS_FL_IPMODIFY,
+ * as livepatch does): the ftrace handler resumes the call in a wrapper of
+ * the same prototype, which calls the original -- an exported symbol --
+ * and acts before and/or after it.  Calls that come from ddemux itself
+ * are not redirected, which is how a wrapper reaches the original.
+ * Wrappers run in the caller's normal context: no kretprobe instance pool
+ * that can run dry, no "nested probe" misses, and they may call any
+ * kernel function, including the ones that are hooked.  The ops are
+ * FTRACE_OPS_FL_PERMANENT, so "sysctl kernel.ftrace_enabled=0" cannot
+ * silently switch them off while ddemux is loaded.  See
+ * Documentation/hooks.rst for why ftrace rather than kprobes.
+ *
+ * Unload.  A task may be inside a wrapper, even asleep in it, when the
+ * hooks go away.  Wrappers run their bodies inside an SRCU read section
+ * (ddemux_enter()), and ddemux_hooks_quiesce() waits for tasks still
+ * between the ftrace trampoline and that section, for every section, and
+ * for the epilogues after it.
+ *
+ * Not static: the module loader sets it up and tears it down, around
+ * everything else, so netns exit may wait on it at any time.
+ */
+DEFINE_SRCU(ddemux_srcu);
+
+/*
+ * The redirect: resume in the wrapper, unless the call comes from
+ * ddemux itself (a wrapper calling the original, or a rollback), or its
+ * filter argument is none of the hook's values.  It does nothing else,
+ * so it needs no recursion protection of its own.
+ */
+static void notrace ddemux_redirect(unsigned long ip, unsigned long parent_ip,
+				    struct ftrace_ops *op,
+				    struct ftrace_regs *fregs)
 {
-	if (sk->sk_family != AF_INET && sk->sk_family != AF_INET6)
-		return -1;
-	switch (sk->sk_protocol) {
-	case IPPROTO_TCP:
-		return sk->sk_type == SOCK_STREAM ? DDEMUX_TCP : -1;
-	case IPPROTO_UDP:
-		return sk->sk_type == SOCK_DGRAM ? DDEMUX_UDP : -1;
-	case IPPROTO_UDPLITE:
-		return sk->sk_type == SOCK_DGRAM ? DDEMUX_UDPLITE : -1;
-	case IPPROTO_ICMP:
-	case IPPROTO_ICMPV6:
-		return sk->sk_type == SOCK_DGRAM ? DDEMUX_PING : -1;
+	struct ddemux_hook *h = container_of(op, struct ddemux_hook, ops);
+	unsigned long v;
+
+	if (within_module(parent_ip, THIS_MODULE))
+		return;
+	if (h->filter_vals) {
+		v = ddemux_ftrace_arg(fregs, h->filter_arg);
+		if (v >= 64 || !(h->filter_vals & BIT_ULL(v)))
+			return;
 	}
-	return -1;
+	ddemux_ftrace_set_ip(fregs, (unsigned long)h->wrapper);
 }
+
+static int hook_install(struct ddemux_hook *h)
+{
+	int err;
+
+	h->ops.flags = FTRACE_OPS_FL_PERMANENT;
+	if (h->wrapper) {
+		h->ops.func = ddemux_redirect;
+		h->ops.flags |= FTRACE_OPS_FL_IPMODIFY;
+		if (!IS_ENABLED(CONFIG_HAVE_DYNAMIC_FTRACE_WITH_ARGS))
+			h->ops.flags |= FTRACE_OPS_FL_SAVE_REGS;
+		err = ftrace_set_filter_ip(&h->ops, (unsigned long)h->target,
+					   0, 0);
+	} else {
+		char name[KSYM_NAME_LEN];
+
+		h->ops.func = h->func;
+		strscpy(name, h->name, sizeof(name));
+		err = ftrace_set_filter(&h->ops, (unsigned char *)name,
+					strlen(name), 0);
+	}
+	if (!err)
+		err = register_ftrace_function(&h->ops);
+	if (err) {
+		ftrace_free_filter(&h->ops);
+		return err;
+	}
+	h->live = true;
+	return 0;
+}
+
+static void hook_remove(struct ddemux_hook *h)
+{
+	if (!h->live)
+		return;
+	unregister_ftrace_function(&h->ops);
+	ftrace_free_filter(&h->ops);
+	h->live = false;
+}
+
+/**
+ * ddemux_hooks_install - install every hook of a table, or none
+ * @hooks: the table
+ * @n: its size
+ *
+ * A hook that cannot be installed (ftrace disabled, another IPMODIFY
+ * user such as a livepatch of the same function, an unknown symbol) is
+ * named in the log; the ones installed before it are removed again and
+ * waited for (ddemux_hooks_quiesce()).  Process context.
+ */
+int ddemux_hooks_install(struct ddemux_hook *hooks, unsigned int n)
+{
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < n; i++) {
+		err = hook_install(&hooks[i]);
+		if (err) {
+			pr_err("cannot hook %s (%d): not loading\n",
+			       hooks[i].name, err);
+			ddemux_hooks_remove(hooks, n);
+			ddemux_hooks_quiesce();
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* Take a table's hooks out, last first; no call is redirected after. */
+void ddemux_hooks_remove(struct ddemux_hook *hooks, unsigned int n)
+{
+	while (n-- > 0)
+		hook_remove(&hooks[n]);
+}
+
+/**
+ * ddemux_hooks_quiesce - wait until no task runs in a removed hook
+ *
+ * After unregistering, no call is redirected any more, but tasks already
+ * redirected may be anywhere in a wrapper.  Three waits cover them: an
+ * RCU-tasks grace period for tasks between the trampoline and their
+ * ddemux_enter() (no voluntary sleep is possible there), an SRCU grace
+ * period for every wrapper section (they may sleep in lock_sock()), and a
+ * second RCU-tasks grace period for the few instructions after
+ * ddemux_leave().
+ */
+void ddemux_hooks_quiesce(void)
+{
+	synchronize_rcu_tasks();
+	synchronize_srcu(&ddemux_srcu);
+	synchronize_rcu_tasks();
+}
+
+/* Wait until no hook still uses a namespace's state (netns teardown). */
+void ddemux_hooks_sync(void)
+{
+	synchronize_srcu(&ddemux_srcu);
+}
+
+/* ---- sockets to address sets ----------------------------------------- */
 
 /*
  * The owner's uid as the kernel's own reuseport checks see it
@@ -161,61 +292,27 @@ void ddemux_aset_set_dev(struct net *net, int proto, struct ddemux_aset *s,
  *	the kernel has cleared these (a disconnect), 0 for the set it has
  * @s: out
  *
- * As the kernel demultiplexes on the socket's fields: a TCP socket that
- * is neither closed nor listening has its peer, a datagram socket when
- * connected; an ICMPv6 echo socket receives ICMPv6 alone, whatever
- * IPV6_V6ONLY says (ping_lookup() matches the family); the device as
- * ddemux_aset_set_dev() says.  An IPv4 socket bound to a multicast or
- * broadcast address has inet_saddr 0 until it connects (inet_bind()
- * leaves the source to the device): %DDEMUX_GROUP, for a subnet
- * broadcast too.  Takes sk_callback_lock for the owner's domain.
+ * ddemux_aset_from_view() of the socket's fields (ddemux_sk_view()), the
+ * device as ddemux_aset_set_dev() says, the owner's domain.  Takes
+ * sk_callback_lock for the domain.
  */
 void ddemux_sk_aset_without(struct sock *sk, int proto, u16 lport,
 			    unsigned int drop, struct ddemux_aset *s)
 {
-	int state = READ_ONCE(sk->sk_state);
-	bool connected, v6only;
-	__be32 v4 = 0;
+	struct ddemux_sock_view sv;
 
-	memset(s, 0, sizeof(*s));
-	s->proto = proto;
-	s->lport = lport;
-	v6only = ipv6_only_sock(sk) || proto == DDEMUX_PING;
-	if (!(drop & DDEMUX_DROP_ADDR))
-		v4 = READ_ONCE(sk->sk_rcv_saddr);
-	ddemux_aset_set_local(s, sk->sk_family, v4,
-			      drop & DDEMUX_DROP_ADDR ? &in6addr_any :
-			      &sk->sk_v6_rcv_saddr, v6only);
-
-	if (proto == DDEMUX_TCP)
-		connected = state != TCP_CLOSE && state != TCP_LISTEN;
-	else
-		connected = state == TCP_ESTABLISHED;
-	if (drop & DDEMUX_DROP_PEER)
-		connected = false;
-	if (connected) {
-		ddemux_aset_set_remote(s, sk->sk_family, sk->sk_daddr,
-				       &sk->sk_v6_daddr,
-				       ntohs(inet_sk(sk)->inet_dport));
-		s->state = DDEMUX_CONNECTED;
-	} else if (proto == DDEMUX_TCP && state == TCP_LISTEN) {
-		s->state = DDEMUX_LISTEN;
+	ddemux_sk_view(sk, proto, lport, &sv);
+	if (drop & DDEMUX_DROP_ADDR) {
+		sv.v4_rcv_saddr = 0;
+		sv.v6_rcv_saddr = &in6addr_any;
 	}
-	if (!connected && sk->sk_family == AF_INET && v4 &&
-	    !READ_ONCE(inet_sk(sk)->inet_saddr))
-		s->flags |= DDEMUX_GROUP;
-
-	ddemux_aset_set_dev(sock_net(sk), proto, s,
-			    drop & DDEMUX_DROP_DEV ? 0 :
-			    READ_ONCE(sk->sk_bound_dev_if));
-	if (sk->sk_reuse)
-		s->flags |= DDEMUX_REUSEADDR;
-	if (sk->sk_reuseport)
-		s->flags |= DDEMUX_REUSEPORT;
-	if (sk->sk_kern_sock)
-		s->flags |= DDEMUX_KERNEL;
+	if (drop & DDEMUX_DROP_PEER)
+		sv.state = TCP_CLOSE;
+	if (drop & DDEMUX_DROP_DEV)
+		sv.bound_dev = 0;
+	ddemux_aset_from_view(&sv, s);
+	ddemux_aset_set_dev(sock_net(sk), proto, s, s->dev);
 	ddemux_sk_domain(sk, &s->dom);
-	ddemux_aset_normalise(s);
 }
 
 /* The address set @sk has, with its port @lport (see above). */
@@ -392,44 +489,53 @@ void ddemux_report(struct net *net, const char *op, enum ddemux_verdict v,
  * @v: DDEMUX_DENY (dropped) or DDEMUX_AUDIT (sent, audit mode)
  * @via: the sending socket's kind: udp, tcp, ping, raw or packet
  * @dom: the sender's domain
- * @pkt: the packet
+ * @out: the packet
  * @holder: the set, of another domain, that its reply would reach
+ * @hnet: the namespace of @holder
  *
  *   ddemux: deny egress netns=4026531840 via=raw pid=812 comm=forge
  *   uid=1001 cgroup=57 pkt="udp 10.0.0.1:5353 > 10.0.0.2:53"
  *   holder_uid=1000 holder_cgroup=57 holder_set="udp 0.0.0.0:5353 *:*"
  *
- * pid and comm are those of the task sending, when a task sends (not for
- * a TCP retransmission from a timer, say); "-" otherwise.  Any context.
+ * An ICMP error is shown as the packet it quotes, pkt="icmp-error udp
+ * ..."; a holder in another namespace adds holder_netns=.  pid and comm
+ * are those of the task sending, when a task sends (not for a TCP
+ * retransmission from a timer, say); "-" otherwise.  Any context.
  */
 void ddemux_report_egress(struct net *net, enum ddemux_verdict v,
 			  const char *via, const struct ddemux_domain *dom,
-			  const struct ddemux_pkt *pkt,
-			  const struct ddemux_aset *holder)
+			  const struct ddemux_out *out,
+			  const struct ddemux_aset *holder,
+			  const struct net *hnet)
 {
-	char comm[TASK_COMM_LEN], theirs[128], what[112];
+	const struct ddemux_pkt *pkt = &out->pkt;
+	char comm[TASK_COMM_LEN], theirs[128], what[128], where[32] = "";
+	const char *err = out->quoted ? "icmp-error " : "";
 	struct audit_buffer *ab;
 	bool print;
 
 	print = report_begin(net, &comm);
 	ddemux_aset_format(holder, theirs, sizeof(theirs));
 	if (pkt->fam == DDEMUX_FAM_V4)
-		scnprintf(what, sizeof(what), "%s %pI4:%u > %pI4:%u",
+		scnprintf(what, sizeof(what), "%s%s %pI4:%u > %pI4:%u", err,
 			  ddemux_proto_name(pkt->proto),
 			  &pkt->saddr.s6_addr32[3], pkt->sport,
 			  &pkt->daddr.s6_addr32[3], pkt->dport);
 	else
-		scnprintf(what, sizeof(what), "%s [%pI6c]:%u > [%pI6c]:%u",
-			  ddemux_proto_name(pkt->proto), &pkt->saddr,
+		scnprintf(what, sizeof(what), "%s%s [%pI6c]:%u > [%pI6c]:%u",
+			  err, ddemux_proto_name(pkt->proto), &pkt->saddr,
 			  pkt->sport, &pkt->daddr, pkt->dport);
+	if (!net_eq(hnet, net))
+		scnprintf(where, sizeof(where), " holder_netns=%u",
+			  hnet->ns.inum);
 
 	if (print)
-		pr_notice("%s egress netns=%u via=%s pid=%u comm=%s uid=%u cgroup=%llu pkt=\"%s\" holder_uid=%u holder_cgroup=%llu holder_set=\"%s\"\n",
+		pr_notice("%s egress netns=%u via=%s pid=%u comm=%s uid=%u cgroup=%llu pkt=\"%s\" holder_uid=%u holder_cgroup=%llu holder_set=\"%s\"%s\n",
 			  v == DDEMUX_DENY ? "deny" : "audit", net->ns.inum,
 			  via, current_pid(), comm,
 			  from_kuid_munged(&init_user_ns, dom->uid), dom->cgid,
 			  what, from_kuid_munged(&init_user_ns, holder->dom.uid),
-			  holder->dom.cgid, theirs);
+			  holder->dom.cgid, theirs, where);
 
 	ab = report_audit_start();
 	if (!ab)
@@ -439,9 +545,43 @@ void ddemux_report_egress(struct net *net, enum ddemux_verdict v,
 	audit_log_format(ab, " sock_uid=%u sock_cgroup=%llu pkt=\"%s\"",
 			 from_kuid_munged(&init_user_ns, dom->uid), dom->cgid,
 			 what);
-	audit_log_format(ab, " holder_uid=%u holder_cgroup=%llu holder_set=\"%s\"",
+	audit_log_format(ab, " holder_uid=%u holder_cgroup=%llu holder_set=\"%s\"%s",
 			 from_kuid_munged(&init_user_ns, holder->dom.uid),
-			 holder->dom.cgid, theirs);
+			 holder->dom.cgid, theirs, where);
+	report_audit_end(ab, comm);
+}
+
+/**
+ * ddemux_report_xsk - the log line (and audit record) of an AF_XDP socket
+ * @net: the namespace
+ * @v: DDEMUX_DENY (refused) or DDEMUX_AUDIT (created, audit mode)
+ *
+ *   ddemux: deny af_xdp netns=4026531840 pid=812 comm=xdpsock uid=1001
+ *   cgroup=57
+ *
+ * The creator as the socket would have been owned: the task's fsuid and
+ * cgroup v2 group.  Process context.
+ */
+void ddemux_report_xsk(struct net *net, enum ddemux_verdict v)
+{
+	const char *what = v == DDEMUX_DENY ? "deny" : "audit";
+	char comm[TASK_COMM_LEN];
+	struct audit_buffer *ab;
+	u64 cgid;
+	uid_t uid;
+
+	uid = from_kuid_munged(&init_user_ns, current_fsuid());
+	rcu_read_lock();
+	cgid = cgroup_id(task_dfl_cgroup(current));
+	rcu_read_unlock();
+	if (report_begin(net, &comm))
+		pr_notice("%s af_xdp netns=%u pid=%u comm=%s uid=%u cgroup=%llu\n",
+			  what, net->ns.inum, current_pid(), comm, uid, cgid);
+	ab = report_audit_start();
+	if (!ab)
+		return;
+	audit_log_format(ab, "op=ddemux_af_xdp verdict=%s netns=%u sock_uid=%u sock_cgroup=%llu",
+			 what, net->ns.inum, uid, cgid);
 	report_audit_end(ab, comm);
 }
 

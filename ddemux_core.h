@@ -29,6 +29,10 @@
 #include <linux/list.h>
 #include <linux/completion.h>
 #include <linux/ratelimit.h>
+#include <linux/workqueue.h>
+#include <linux/srcu.h>
+#include <linux/ftrace.h>
+#include <linux/netdevice.h>
 #include <net/net_namespace.h>
 #include <net/sock.h>
 
@@ -48,6 +52,9 @@ enum ddemux_stat {
 	DDEMUX_ST_EGRESS_CHECKED,	/* packets judged by rule 3 */
 	DDEMUX_ST_EGRESS_DROPPED,	/* dropped: reply to another domain */
 	DDEMUX_ST_EGRESS_AUDITED,	/* would be dropped; sent (audit) */
+	DDEMUX_ST_XSK_REFUSED,		/* AF_XDP sockets refused */
+	DDEMUX_ST_XSK_AUDITED,		/* would be refused; created (audit) */
+	DDEMUX_ST_XSK_AT_LOAD,		/* AF_XDP sockets that existed at load */
 	DDEMUX_NSTATS,
 };
 
@@ -68,8 +75,16 @@ struct ddemux_stats {
  * @sysctl_table: this namespace's copy of the sysctl table
  * @sysctl_hdr: its registration
  * @proc_dir: /proc/net/ddemux
- * @egress_live: the egress hooks are registered; under RTNL
- * @egress_devs: the per-device egress hooks; under RTNL
+ * @egress_live: the LOCAL_OUT hooks are registered; under RTNL
+ * @egress_devs: the egress hooks; under RTNL
+ * @dev_hooks_live: the devices' egress hooks are registered (for packet
+ *	sockets); changed under @pkt_lock and RTNL
+ * @l3mdevs: the namespace's VRF devices; under RTNL, read locklessly
+ * @pkt_lock: serialises the device hooks' registration against packet
+ *	sockets being created
+ * @pkt_creating: packet sockets being created; under @pkt_lock
+ * @pkt_work: takes the device hooks away once no packet socket is left
+ * @egress_dead: the namespace is going; under @pkt_lock
  * @ready: set once everything above exists, cleared before teardown
  * @synced: every socket the namespace had at load is in @reg
  * @sync_done: completed with @synced (ddemux_gate())
@@ -90,6 +105,12 @@ struct ddemux_net {
 	struct proc_dir_entry *proc_dir;
 	bool egress_live;
 	struct list_head egress_devs;
+	bool dev_hooks_live;
+	int l3mdevs;
+	struct mutex pkt_lock;		/* see above */
+	unsigned int pkt_creating;
+	struct delayed_work pkt_work;
+	bool egress_dead;
 	bool ready;
 	bool synced;
 	struct completion sync_done;
@@ -158,7 +179,6 @@ void ddemux_report(struct net *net, const char *op, enum ddemux_verdict v,
 		   const struct ddemux_aset *set,
 		   const struct ddemux_conflict *c);
 
-int ddemux_sk_proto(const struct sock *sk);
 void ddemux_sk_domain(struct sock *sk, struct ddemux_domain *dom);
 /* What ddemux_sk_aset_without() leaves out: what a disconnect clears. */
 #define DDEMUX_DROP_PEER	BIT(0)	/* the remote address and port */
@@ -173,10 +193,35 @@ void ddemux_aset_set_dev(struct net *net, int proto, struct ddemux_aset *s,
 			 int ifindex);
 u16 ddemux_sk_port(const struct sock *sk);
 
+/**
+ * struct ddemux_out - a packet rule 3 judges (ddemux_reply.c)
+ * @pkt: the tuple whose reply is judged: the packet's own, or, for an
+ *	ICMP error, the one of the packet it quotes
+ * @odev: the device it leaves by, if known
+ * @oif: the device its sender asked for (the route's rt_iif, a bound
+ *	device), 0 for none
+ * @quoted: @pkt is the packet an ICMP error quotes
+ */
+struct ddemux_out {
+	struct ddemux_pkt pkt;
+	const struct net_device *odev;
+	int oif;
+	bool quoted;
+};
+
+bool ddemux_parse_ip(const struct sk_buff *skb, u8 fam, struct ddemux_out *out);
+bool ddemux_parse_frame(const struct sk_buff *skb, struct ddemux_out *out);
+enum ddemux_verdict ddemux_rule3(struct ddemux_net *dn, struct net *net,
+				 struct sock *sk, const struct ddemux_out *out,
+				 const char *via);
+int ddemux_xsk_create(struct net *net);
+
 void ddemux_report_egress(struct net *net, enum ddemux_verdict v,
 			  const char *via, const struct ddemux_domain *dom,
-			  const struct ddemux_pkt *pkt,
-			  const struct ddemux_aset *holder);
+			  const struct ddemux_out *out,
+			  const struct ddemux_aset *holder,
+			  const struct net *hnet);
+void ddemux_report_xsk(struct net *net, enum ddemux_verdict v);
 const char *ddemux_flags_text(u8 flags);
 
 /* The initial namespace's settings, from the module parameters. */
@@ -198,5 +243,45 @@ void ddemux_core_unpublish(struct ddemux_net *dn);
 void ddemux_core_exit_net(struct ddemux_net *dn);
 
 extern unsigned int ddemux_net_id;
+
+/*
+ * The adapters' kernel hooks: ftrace ops on kernel functions (see
+ * ddemux_core.c, "Hooks").  A redirect resumes the call in @wrapper, a
+ * function of the same prototype that calls the original; with
+ * @filter_vals, only calls whose argument @filter_arg is one of those
+ * values (each below 64) are redirected.  A hook without @wrapper is a
+ * plain callback at entry, @func.
+ */
+struct ddemux_hook {
+	const char *name;
+	void *target;
+	void *wrapper;
+	ftrace_func_t func;
+	unsigned int filter_arg;
+	u64 filter_vals;
+	struct ftrace_ops ops;
+	bool live;
+};
+
+#define DDEMUX_REDIRECT(fn) \
+	{ .name = #fn, .target = fn, .wrapper = ddemux_##fn }
+
+int ddemux_hooks_install(struct ddemux_hook *hooks, unsigned int n);
+void ddemux_hooks_remove(struct ddemux_hook *hooks, unsigned int n);
+void ddemux_hooks_quiesce(void);
+void ddemux_hooks_sync(void);
+
+/* Every wrapper runs its body between these (ddemux_hooks_quiesce()). */
+extern struct srcu_struct ddemux_srcu;
+
+static inline int ddemux_enter(void)
+{
+	return srcu_read_lock(&ddemux_srcu);
+}
+
+static inline void ddemux_leave(int idx)
+{
+	srcu_read_unlock(&ddemux_srcu, idx);
+}
 
 #endif /* _DDEMUX_CORE_H */

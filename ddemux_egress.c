@@ -1,179 +1,73 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * ddemux - rule 3 on egress: no packet whose reply reaches another domain
+ * ddemux - the egress adapter: what users' sockets send, put to rule 3
  *
  * Every locally generated IPv4 and IPv6 packet passes NF_INET_LOCAL_OUT,
  * whatever socket built it (TCP, UDP, ping, raw with or without
- * IP_HDRINCL); packets of AF_PACKET sockets pass only the device's
- * NF_NETDEV_EGRESS hook.  For each one that a full socket sent, ddemux
- * computes the address its reply would arrive at:
+ * IP_HDRINCL).  ddemux's hooks there look at each one a user's full
+ * socket sent:
  *
- *  - in the sender's own address set (read from the socket's live
- *    fields): accepted at once, without touching the registry -- the fast
- *    path of every ordinary packet;
- *  - otherwise (a source address picked with IP_PKTINFO, a raw or packet
- *    socket, a connected UDP socket's sendto() elsewhere): accepted
- *    unless the registry holds a set of another domain that contains it;
- *    then it is dropped (enforce) or counted and reported (audit).
+ *  - the fast path (ddemux_fast.h): a TCP, UDP or UDP-Lite packet whose
+ *    reply is in its sender's own set goes at once, without a registry
+ *    lookup -- every packet of an ordinary socket;
+ *  - a raw socket's packet from a port (or echo ident) that no
+ *    namespace holds goes at once too: its reply reaches no socket;
+ *  - anything else is read and judged by the core (ddemux_rule3(),
+ *    ddemux_reply.c): dropped in enforce mode, reported in audit mode,
+ *    when its reply would reach another domain's socket.
  *
- * Packets the kernel sends on its own behalf -- from no socket (IPv6 RSTs,
- * SYN cookies, forwarded and tunnelled traffic) or from a kernel socket
- * (IPv4 RSTs and ACKs of the TCP control socket, ICMP errors, tunnel
- * sockets) -- are left alone.
+ * Packet sockets' frames pass no IP hook.  They pass their device's
+ * egress hook (NF_NETDEV_EGRESS), or, with PACKET_QDISC_BYPASS,
+ * __dev_direct_xmit(), which ddemux redirects.  A device egress hook
+ * puts the netfilter egress path on every packet the device sends, so a
+ * namespace has them only while it has packet sockets: creating one
+ * (__sock_create(), redirected for the packet and XDP families only)
+ * registers them before the socket exists, and a worker takes them away
+ * once no packet socket is left.  When rule 3 comes on (at load, say),
+ * they are registered at once, and stay at least PKT_SETTLE: long enough
+ * for a packet socket whose creation began before the redirect was in
+ * place to show up in the namespace's list.
  *
- * The hooks exist in a namespace only while rule 3 is on there (sysctl
- * net.ddemux.egress=1 and mode not off).  Device hooks follow the
- * devices through a netdevice notifier; their list is under RTNL.
+ * AF_XDP sockets transmit below every hook, in zero-copy mode without
+ * even a socket buffer: where rule 3 is on, creating one takes
+ * CAP_NET_ADMIN over the namespace (ddemux_xsk_create()).
+ *
+ * Packets the kernel sends on its own behalf -- from no socket (IPv6
+ * RSTs, SYN cookies, forwarded and tunnelled traffic) or from a kernel
+ * socket (IPv4 RSTs and ACKs of the TCP control socket, ICMP errors,
+ * tunnel sockets) -- are left alone.
+ *
+ * Locking: the hook lists are under RTNL; registering the device hooks
+ * takes @pkt_lock first, then RTNL.
  */
 #include <linux/kernel.h>
+#include <linux/module.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter_ipv4.h>
 #include <linux/netfilter_ipv6.h>
 #include <linux/netdevice.h>
-#include <linux/if_ether.h>
-#include <linux/if_vlan.h>
-#include <linux/if_arp.h>
-#include <linux/ip.h>
-#include <linux/ipv6.h>
 #include <linux/icmp.h>
 #include <linux/icmpv6.h>
 #include <linux/rtnetlink.h>
 #include <linux/slab.h>
+#include <linux/net.h>
 #include <net/ip.h>
 #include <net/ipv6.h>
+#include <net/route.h>
 #include <net/sock.h>
 #include <net/inet_sock.h>
 
 #include "ddemux_core.h"
+#include "ddemux_fast.h"
 #include "ddemux_egress.h"
 
 /* After conntrack, before mangle and NAT: the tuple the socket chose. */
 #define DDEMUX_NF_PRIORITY	(NF_IP_PRI_CONNTRACK + 10)
 
-/* What a packet is, as far as rule 3 is concerned. */
-enum parse_result {
-	PKT_TRACKED,		/* @pkt holds a reply-bearing tuple */
-	PKT_OTHER,		/* nothing ddemux guards, or no ports */
-};
-
-/* Ports (or the echo ident) of a transport header at @thoff. */
-static enum parse_result parse_l4(const struct sk_buff *skb,
-				  unsigned int thoff, u8 l4proto,
-				  struct ddemux_pkt *pkt)
-{
-	__be16 buf[2];
-	const __be16 *ports;
-	const u8 *icmp;
-	u8 ibuf[8];
-
-	switch (l4proto) {
-	case IPPROTO_TCP:
-	case IPPROTO_UDP:
-	case IPPROTO_UDPLITE:
-		ports = skb_header_pointer(skb, thoff, sizeof(buf), buf);
-		if (!ports)
-			return PKT_OTHER;
-		pkt->proto = l4proto == IPPROTO_TCP ? DDEMUX_TCP :
-			     l4proto == IPPROTO_UDP ? DDEMUX_UDP :
-			     DDEMUX_UDPLITE;
-		pkt->sport = ntohs(ports[0]);
-		pkt->dport = ntohs(ports[1]);
-		return PKT_TRACKED;
-	case IPPROTO_ICMP:
-	case IPPROTO_ICMPV6:
-		/* an echo request's reply goes to the socket with its ident */
-		icmp = skb_header_pointer(skb, thoff, sizeof(ibuf), ibuf);
-		if (!icmp)
-			return PKT_OTHER;
-		if (icmp[0] != (l4proto == IPPROTO_ICMP ? ICMP_ECHO :
-						ICMPV6_ECHO_REQUEST) || icmp[1])
-			return PKT_OTHER;
-		pkt->proto = DDEMUX_PING;
-		pkt->sport = get_unaligned_be16(icmp + 4);
-		pkt->dport = 0;
-		return PKT_TRACKED;
-	}
-	return PKT_OTHER;
-}
-
-/*
- * An IPv4 packet at offset @noff.  A non-first fragment carries no
- * transport header, so no reply address: the first fragment is the one
- * judged.
- */
-static enum parse_result parse_ipv4(const struct sk_buff *skb,
-				    unsigned int noff, struct ddemux_pkt *pkt)
-{
-	struct iphdr buf;
-	const struct iphdr *iph;
-
-	iph = skb_header_pointer(skb, noff, sizeof(buf), &buf);
-	if (!iph || iph->version != 4 || iph->ihl < 5)
-		return PKT_OTHER;
-	if (iph->frag_off & htons(IP_OFFSET))
-		return PKT_OTHER;
-	pkt->fam = DDEMUX_FAM_V4;
-	ddemux_addr_set_v4(&pkt->saddr, iph->saddr);
-	ddemux_addr_set_v4(&pkt->daddr, iph->daddr);
-	return parse_l4(skb, noff + iph->ihl * 4, iph->protocol, pkt);
-}
-
-/* An IPv6 packet at @noff, extension headers skipped. */
-static enum parse_result parse_ipv6(const struct sk_buff *skb,
-				    unsigned int noff, struct ddemux_pkt *pkt)
-{
-	struct ipv6hdr buf;
-	const struct ipv6hdr *ip6;
-	__be16 frag_off;
-	u8 nexthdr;
-	int thoff;
-
-	ip6 = skb_header_pointer(skb, noff, sizeof(buf), &buf);
-	if (!ip6 || ip6->version != 6)
-		return PKT_OTHER;
-	nexthdr = ip6->nexthdr;
-	thoff = ipv6_skip_exthdr(skb, noff + sizeof(buf), &nexthdr, &frag_off);
-	if (thoff < 0 || (frag_off & htons(~0x7)))
-		return PKT_OTHER;
-	pkt->fam = DDEMUX_FAM_V6;
-	pkt->saddr = ip6->saddr;
-	pkt->daddr = ip6->daddr;
-	if (ipv6_addr_v4mapped(&pkt->saddr) || ipv6_addr_v4mapped(&pkt->daddr))
-		return PKT_OTHER;	/* never valid on the wire */
-	return parse_l4(skb, thoff, nexthdr, pkt);
-}
-
-/*
- * Is the reply in the set the socket holds?  Read from the live fields,
- * without the owner (the set's domain plays no part).
- */
-static bool reply_is_own(struct sock *sk, const struct ddemux_pkt *pkt)
-{
-	int proto = ddemux_sk_proto(sk);
-	int state = READ_ONCE(sk->sk_state);
-	struct ddemux_sock_view sv = {
-		.v6_rcv_saddr = &sk->sk_v6_rcv_saddr,
-		.v6_daddr = &sk->sk_v6_daddr,
-		.v4_saddr = sk->sk_rcv_saddr,
-		.v4_daddr = sk->sk_daddr,
-		.lport = READ_ONCE(inet_sk(sk)->inet_num),
-		.rport = ntohs(inet_sk(sk)->inet_dport),
-		.family = sk->sk_family,
-		/* as ddemux_sk_aset(): ICMPv6 echo is IPv6 only */
-		.v6only = ipv6_only_sock(sk) || proto == DDEMUX_PING,
-		.proto = proto,
-	};
-
-	/* a raw socket's set, or a packet of another protocol: not its own */
-	if (proto != pkt->proto || !sv.lport)
-		return false;
-	/* as ddemux_sk_aset() decides it */
-	if (sv.proto == DDEMUX_TCP)
-		sv.connected = state != TCP_CLOSE && state != TCP_LISTEN;
-	else
-		sv.connected = state == TCP_ESTABLISHED;
-	return ddemux_reply_in_sock(pkt, &sv);
-}
+/* How often a namespace with device hooks looks for its packet sockets. */
+#define PKT_IDLE	(10 * HZ)
+/* How long the device hooks stay at least, once rule 3 comes on. */
+#define PKT_SETTLE	(60 * HZ)
 
 /* Rule 3 is on in @dn's namespace: the hooks are wanted there. */
 static bool egress_wanted(const struct ddemux_net *dn)
@@ -183,49 +77,12 @@ static bool egress_wanted(const struct ddemux_net *dn)
 
 static const char *via_of(const struct sock *sk)
 {
+	int proto;
+
 	if (sk->sk_type == SOCK_RAW)
 		return "raw";
-	return ddemux_proto_name(ddemux_sk_proto(sk));
-}
-
-/* @via: the sender's kind for the log; NULL: from the socket */
-static unsigned int judge(struct ddemux_net *dn, struct net *net,
-			  struct sock *sk, const struct ddemux_pkt *pkt,
-			  const char *via)
-{
-	struct ddemux_aset holder;
-	struct ddemux_domain dom;
-	struct ddemux_paddr reply;
-	bool other;
-	int mode;
-	u8 mask;
-
-	mode = READ_ONCE(dn->mode);
-	if (mode == DDEMUX_MODE_OFF || !READ_ONCE(dn->egress))
-		return NF_ACCEPT;
-	ddemux_count(dn, DDEMUX_ST_EGRESS_CHECKED);
-	if (reply_is_own(sk, pkt))
-		return NF_ACCEPT;
-
-	ddemux_reply_of(pkt, &reply);
-	/* a port nobody holds needs no sender's domain (sk_callback_lock) */
-	if (!ddemux_reg_port_used(&dn->reg, reply.proto, reply.lport))
-		return NF_ACCEPT;
-	ddemux_sk_domain(sk, &dom);
-	mask = READ_ONCE(dn->domain);
-	other = ddemux_reg_find_other(&dn->reg, &reply, &dom, mask, &holder);
-	if (!other)
-		return NF_ACCEPT;
-	if (!via)
-		via = via_of(sk);
-	if (mode == DDEMUX_MODE_AUDIT) {
-		ddemux_count(dn, DDEMUX_ST_EGRESS_AUDITED);
-		ddemux_report_egress(net, DDEMUX_AUDIT, via, &dom, pkt, &holder);
-		return NF_ACCEPT;
-	}
-	ddemux_count(dn, DDEMUX_ST_EGRESS_DROPPED);
-	ddemux_report_egress(net, DDEMUX_DENY, via, &dom, pkt, &holder);
-	return NF_DROP;
+	proto = ddemux_sk_proto(sk);
+	return proto < 0 ? "other" : ddemux_proto_name(proto);
 }
 
 /* The socket that sent @skb, if a user's full socket did. */
@@ -238,135 +95,87 @@ static __always_inline struct sock *user_sender(struct sk_buff *skb)
 	return sk;
 }
 
-/*
- * The fast path, for the packets of TCP, UDP and UDP-Lite sockets of the
- * packet's own family: the reply is in the socket's own set.  Straight
- * from the linear headers and the socket's fields, without building a
- * ddemux_pkt; true only where parse_ipv4()/parse_ipv6() and
- * reply_is_own() would answer the same, so that anything else (ping,
- * raw, a v4-mapped socket, extension headers, headers outside the linear
- * area, a reply elsewhere) takes the general path and gets its answer
- * there.
- */
-
-/* A TCP, UDP or UDP-Lite socket, as ddemux_sk_proto() sees them. */
-static __always_inline bool sk_fast(const struct sock *sk)
+/* How many bytes from @h on the linear area holds. */
+static __always_inline unsigned int linear_from(const struct sk_buff *skb,
+						const void *h)
 {
-	if (sk->sk_type == SOCK_STREAM)
-		return sk->sk_protocol == IPPROTO_TCP;
-	return sk->sk_type == SOCK_DGRAM &&
-	       (sk->sk_protocol == IPPROTO_UDP ||
-		sk->sk_protocol == IPPROTO_UDPLITE);
+	const u8 *p = h;
+
+	if (p < skb->data || p > skb_tail_pointer(skb))
+		return 0;
+	return skb_tail_pointer(skb) - p;
 }
 
-/* @len bytes from @h, if the linear area holds them */
-static __always_inline bool linear(const struct sk_buff *skb, const void *h,
-				   unsigned int len)
+/* Accepted on the spot, and counted as judged. */
+static unsigned int accept_checked(struct ddemux_net *dn)
 {
-	return (const u8 *)h >= skb->data &&
-	       (const u8 *)h + len <= skb_tail_pointer(skb);
+	if (egress_wanted(dn))
+		ddemux_count(dn, DDEMUX_ST_EGRESS_CHECKED);
+	return NF_ACCEPT;
 }
 
 /*
- * The local port and, if the socket has a peer, the peer's port: the
- * part of the test both families share.  *@connected as
- * ddemux_sk_aset() decides it.
+ * A raw socket's packet whose reply would come to a port, or echo ident,
+ * no namespace holds (ddemux_port_used_anywhere()), read from the linear
+ * transport header at @l4 (@len bytes): the reply reaches no socket.
+ * False says nothing: the general path reads and judges the packet.
  */
-static __always_inline bool ports_own(const struct sock *sk,
-				      const __be16 *ports, bool *connected)
+static __always_inline bool unheld(u8 proto, const u8 *l4, unsigned int len,
+				   u8 icmp, u8 echo, u8 ext_echo)
 {
-	u16 lport = READ_ONCE(inet_sk(sk)->inet_num);
-	int state = READ_ONCE(sk->sk_state);
-	__be16 rport;
-
-	if (!lport || htons(lport) != ports[0])
+	if (len < 8)
 		return false;
-	if (sk->sk_protocol == IPPROTO_TCP)
-		*connected = state != TCP_CLOSE && state != TCP_LISTEN;
-	else
-		*connected = state == TCP_ESTABLISHED;
-	if (!*connected)
-		return true;
-	rport = inet_sk(sk)->inet_dport;
-	return !rport || rport == ports[1];
+	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP ||
+	    proto == IPPROTO_UDPLITE)
+		return !ddemux_port_used_anywhere(get_unaligned_be16(l4));
+	if (proto == icmp && (l4[0] == echo || l4[0] == ext_echo))
+		return !ddemux_port_used_anywhere(get_unaligned_be16(l4 + 4));
+	return false;
 }
 
-static __always_inline bool own_v4(const struct sock *sk,
-				   const struct sk_buff *skb)
+static __always_inline bool unheld4(const struct iphdr *iph, unsigned int len)
 {
-	const struct iphdr *iph = ip_hdr(skb);
-	const __be16 *ports;
-	bool connected;
-	__be32 a;
+	unsigned int hl;
 
-	if (!sk_fast(sk) || !linear(skb, iph, sizeof(*iph)) ||
-	    iph->version != 4 || iph->ihl < 5 ||
-	    (iph->frag_off & htons(IP_OFFSET)) ||
-	    iph->protocol != sk->sk_protocol)
+	if (len < sizeof(*iph) || iph->version != 4 || iph->ihl < 5 ||
+	    (iph->frag_off & htons(IP_OFFSET)))
 		return false;
-	ports = (const __be16 *)((const u8 *)iph + iph->ihl * 4);
-	if (!linear(skb, ports, 2 * sizeof(*ports)) ||
-	    !ports_own(sk, ports, &connected))
-		return false;
-	a = sk->sk_rcv_saddr;
-	if (a && a != iph->saddr)
-		return false;
-	if (!connected)
-		return true;
-	a = sk->sk_daddr;
-	return !a || a == iph->daddr;
+	hl = iph->ihl * 4;
+	return len >= hl && unheld(iph->protocol, (const u8 *)iph + hl,
+				   len - hl, IPPROTO_ICMP, ICMP_ECHO,
+				   ICMP_EXT_ECHO);
 }
 
-static __always_inline bool own_v6(const struct sock *sk,
-				   const struct sk_buff *skb)
+static __always_inline bool unheld6(const struct ipv6hdr *ip6, unsigned int len)
 {
-	const struct in6_addr *l6 = &sk->sk_v6_rcv_saddr;
-	const struct in6_addr *r6 = &sk->sk_v6_daddr;
-	const struct ipv6hdr *ip6 = ipv6_hdr(skb);
-	const __be16 *ports = (const __be16 *)(ip6 + 1);
-	bool connected;
-
 	/* no extension header: ipv6_skip_exthdr() would stop at once */
-	if (!sk_fast(sk) || !linear(skb, ip6, sizeof(*ip6) + 4) ||
-	    ip6->version != 6 || ip6->nexthdr != sk->sk_protocol ||
-	    ipv6_addr_v4mapped(&ip6->saddr) || ipv6_addr_v4mapped(&ip6->daddr) ||
-	    !ports_own(sk, ports, &connected))
+	if (len < sizeof(*ip6) || ip6->version != 6 ||
+	    ipv6_addr_v4mapped(&ip6->saddr) || ipv6_addr_v4mapped(&ip6->daddr))
 		return false;
-	/* a v4-mapped socket address holds no IPv6 reply */
-	if (ipv6_addr_v4mapped(l6) ||
-	    (!ipv6_addr_any(l6) && !ipv6_addr_equal(l6, &ip6->saddr)))
-		return false;
-	if (!connected)
-		return true;
-	if (ipv6_addr_v4mapped(r6))	/* ::ffff:0.0.0.0 is any peer */
-		return !r6->s6_addr32[3];
-	return ipv6_addr_any(r6) || ipv6_addr_equal(r6, &ip6->daddr);
+	return unheld(ip6->nexthdr, (const u8 *)(ip6 + 1), len - sizeof(*ip6),
+		      IPPROTO_ICMPV6, ICMPV6_ECHO_REQUEST,
+		      ICMPV6_EXT_ECHO_REQUEST);
 }
 
-/* Everything else: the packet parsed in full, then judged. */
+/* Everything else: the packet read in full, then judged. */
 static unsigned int local_out_slow(struct ddemux_net *dn, struct sock *sk,
 				   struct sk_buff *skb,
 				   const struct nf_hook_state *state)
 {
-	struct ddemux_pkt pkt;
-	enum parse_result r;
+	bool v4 = state->pf == NFPROTO_IPV4;
+	struct dst_entry *dst = skb_dst(skb);
+	struct ddemux_out out;
 
 	if (sk->sk_family != AF_INET && sk->sk_family != AF_INET6)
 		return NF_ACCEPT;
-	if (state->pf == NFPROTO_IPV4)
-		r = parse_ipv4(skb, skb_network_offset(skb), &pkt);
-	else
-		r = parse_ipv6(skb, skb_network_offset(skb), &pkt);
-	if (r != PKT_TRACKED)
+	if (!ddemux_parse_ip(skb, v4 ? DDEMUX_FAM_V4 : DDEMUX_FAM_V6, &out))
 		return NF_ACCEPT;
-	return judge(dn, state->net, sk, &pkt, NULL);
-}
-
-/* The fast path's answer: accepted, and counted as judge() would. */
-static unsigned int own_accept(struct ddemux_net *dn)
-{
-	if (egress_wanted(dn))
-		ddemux_count(dn, DDEMUX_ST_EGRESS_CHECKED);
+	out.odev = dst ? dst->dev : NULL;
+	/* the output device the sender asked for: rt_iif is the route's */
+	out.oif = v4 && dst ? skb_rtable(skb)->rt_iif :
+			      READ_ONCE(sk->sk_bound_dev_if);
+	if (ddemux_rule3(dn, state->net, sk, &out, via_of(sk)) == DDEMUX_DENY)
+		return NF_DROP;
 	return NF_ACCEPT;
 }
 
@@ -375,75 +184,71 @@ static unsigned int ddemux_local_out4(void *priv, struct sk_buff *skb,
 				      const struct nf_hook_state *state)
 {
 	struct sock *sk = user_sender(skb);
+	struct ddemux_net *dn = priv;
+	const struct iphdr *iph;
+	unsigned int len;
 
 	if (!sk)
 		return NF_ACCEPT;
-	if (sk->sk_family == AF_INET && own_v4(sk, skb))
-		return own_accept(priv);
-	return local_out_slow(priv, sk, skb, state);
+	iph = ip_hdr(skb);
+	len = linear_from(skb, iph);
+	if (!READ_ONCE(dn->l3mdevs) && ddemux_fast_own4(sk, iph, len))
+		return accept_checked(dn);
+	if (sk->sk_type == SOCK_RAW && unheld4(iph, len))
+		return accept_checked(dn);
+	return local_out_slow(dn, sk, skb, state);
 }
 
 static unsigned int ddemux_local_out6(void *priv, struct sk_buff *skb,
 				      const struct nf_hook_state *state)
 {
 	struct sock *sk = user_sender(skb);
+	struct ddemux_net *dn = priv;
+	const struct ipv6hdr *ip6;
+	unsigned int len;
 
 	if (!sk)
 		return NF_ACCEPT;
-	if (sk->sk_family == AF_INET6 && own_v6(sk, skb))
-		return own_accept(priv);
-	return local_out_slow(priv, sk, skb, state);
+	ip6 = ipv6_hdr(skb);
+	len = linear_from(skb, ip6);
+	if (!READ_ONCE(dn->l3mdevs) && ddemux_fast_own6(sk, ip6, len))
+		return accept_checked(dn);
+	if (sk->sk_type == SOCK_RAW && unheld6(ip6, len))
+		return accept_checked(dn);
+	return local_out_slow(dn, sk, skb, state);
 }
 
-/*
- * AF_PACKET: the frame starts at the link-layer header.  Ethernet-like
- * devices (one or two VLAN tags allowed) and devices without a link
- * layer are parsed; others carry nothing ddemux can judge.
- */
+/* A packet socket's frame on its device: would its reply go astray? */
+static bool frame_denied(struct ddemux_net *dn, struct sk_buff *skb)
+{
+	struct ddemux_out out;
+
+	if (!ddemux_parse_frame(skb, &out))
+		return false;
+	out.odev = skb->dev;
+	out.oif = 0;
+	return ddemux_rule3(dn, dev_net(skb->dev), skb->sk, &out,
+			    "packet") == DDEMUX_DENY;
+}
+
+/* A user's packet socket sent @skb. */
+static bool from_packet_socket(const struct sk_buff *skb)
+{
+	const struct sock *sk = skb->sk;
+
+	return sk && sk_fullsock(sk) && sk->sk_family == AF_PACKET &&
+	       !sk->sk_kern_sock;
+}
+
 static unsigned int ddemux_netdev_egress(void *priv, struct sk_buff *skb,
 					 const struct nf_hook_state *state)
 {
-	struct sock *sk = skb->sk;
-	const struct net_device *dev = skb->dev;
-	unsigned int noff = 0;
-	struct ddemux_pkt pkt;
-	enum parse_result r;
-	__be16 proto, buf;
-	const __be16 *p;
-	u8 vbuf, *v;
-	int tags;
-
-	if (!sk || !sk_fullsock(sk) || sk->sk_family != AF_PACKET)
+	if (!from_packet_socket(skb))
 		return NF_ACCEPT;
-	if (dev->type == ARPHRD_ETHER || dev->type == ARPHRD_LOOPBACK) {
-		p = skb_header_pointer(skb, 12, sizeof(buf), &buf);
-		noff = ETH_HLEN;
-		for (tags = 0; p && tags < 2 && eth_type_vlan(*p); tags++) {
-			p = skb_header_pointer(skb, noff + 2, sizeof(buf), &buf);
-			noff += VLAN_HLEN;
-		}
-		if (!p)
-			return NF_ACCEPT;
-		proto = *p;
-	} else if (!dev->hard_header_len) {
-		v = skb_header_pointer(skb, 0, 1, &vbuf);
-		if (!v)
-			return NF_ACCEPT;
-		proto = (*v >> 4) == 6 ? htons(ETH_P_IPV6) : htons(ETH_P_IP);
-	} else {
-		return NF_ACCEPT;
-	}
-
-	if (proto == htons(ETH_P_IP))
-		r = parse_ipv4(skb, noff, &pkt);
-	else if (proto == htons(ETH_P_IPV6))
-		r = parse_ipv6(skb, noff, &pkt);
-	else
-		return NF_ACCEPT;
-	if (r != PKT_TRACKED)
-		return NF_ACCEPT;
-	return judge(priv, dev_net(dev), sk, &pkt, "packet");
+	return frame_denied(priv, skb) ? NF_DROP : NF_ACCEPT;
 }
+
+/* ---- the netfilter hooks of a namespace ---------------------------------- */
 
 /*
  * One hook of a namespace: its two LOCAL_OUT hooks (@ops.dev NULL) and
@@ -495,14 +300,30 @@ static int dev_hook_add(struct net *net, struct ddemux_net *dn,
 			ddemux_netdev_egress, 0, dev);
 }
 
-/* @dev's hook; NULL: every hook of the namespace, LOCAL_OUT's too */
-static void hook_del(struct net *net, struct ddemux_net *dn,
+enum { HOOKS_LOCAL_OUT, HOOKS_DEVS, HOOKS_ALL };
+
+static bool hook_is(const struct egress_hook *eh, int which,
+		    const struct net_device *dev)
+{
+	if (dev)
+		return eh->ops.dev == dev;
+	switch (which) {
+	case HOOKS_LOCAL_OUT:
+		return !eh->ops.dev;
+	case HOOKS_DEVS:
+		return eh->ops.dev;
+	}
+	return true;
+}
+
+/* The hooks of @dev, or of every device, or LOCAL_OUT's, or all of them. */
+static void hook_del(struct net *net, struct ddemux_net *dn, int which,
 		     struct net_device *dev)
 {
 	struct egress_hook *eh, *tmp;
 
 	list_for_each_entry_safe(eh, tmp, &dn->egress_devs, list) {
-		if (dev && eh->ops.dev != dev)
+		if (!hook_is(eh, which, dev))
 			continue;
 		nf_unregister_net_hook(net, &eh->ops);
 		list_del(&eh->list);
@@ -510,13 +331,9 @@ static void hook_del(struct net *net, struct ddemux_net *dn,
 	}
 }
 
-/*
- * The LOCAL_OUT hooks, then one egress hook per device (a device whose
- * hook fails is counted in egress_hook_errors).  Under RTNL.
- */
-static int hooks_add(struct net *net, struct ddemux_net *dn)
+/* The LOCAL_OUT hooks, both or none.  Under RTNL. */
+static int local_out_add(struct net *net, struct ddemux_net *dn)
 {
-	struct net_device *dev;
 	int err;
 
 	err = hook_add(net, dn, NFPROTO_IPV4, NF_INET_LOCAL_OUT,
@@ -525,20 +342,121 @@ static int hooks_add(struct net *net, struct ddemux_net *dn)
 		err = hook_add(net, dn, NFPROTO_IPV6, NF_INET_LOCAL_OUT,
 			       ddemux_local_out6, DDEMUX_NF_PRIORITY, NULL);
 	if (err) {
-		hook_del(net, dn, NULL);
+		hook_del(net, dn, HOOKS_LOCAL_OUT, NULL);
 		return err;
 	}
 	dn->egress_live = true;
-	for_each_netdev(net, dev)
-		if (dev_hook_add(net, dn, dev))
-			atomic_inc(&ddemux_gstats.egress_hook_errors);
 	return 0;
 }
 
-static void hooks_del(struct net *net, struct ddemux_net *dn)
+/*
+ * An egress hook on every device, or none (counted in
+ * egress_hook_errors).  Under @pkt_lock and RTNL.
+ */
+static int dev_hooks_add(struct net *net, struct ddemux_net *dn)
 {
-	hook_del(net, dn, NULL);
+	struct net_device *dev;
+	int err;
+
+	if (dn->dev_hooks_live)
+		return 0;
+	for_each_netdev(net, dev) {
+		err = dev_hook_add(net, dn, dev);
+		if (err) {
+			atomic_inc(&ddemux_gstats.egress_hook_errors);
+			hook_del(net, dn, HOOKS_DEVS, NULL);
+			return err;
+		}
+	}
+	dn->dev_hooks_live = true;
+	return 0;
+}
+
+static void dev_hooks_del(struct net *net, struct ddemux_net *dn)
+{
+	hook_del(net, dn, HOOKS_DEVS, NULL);
+	dn->dev_hooks_live = false;
+}
+
+/*
+ * Rule 3 comes on: the LOCAL_OUT hooks, and the device hooks for now.
+ * Under @pkt_lock and RTNL.
+ */
+static int hooks_on(struct net *net, struct ddemux_net *dn)
+{
+	int err = local_out_add(net, dn);
+
+	if (!err) {
+		err = dev_hooks_add(net, dn);
+		if (err) {
+			hook_del(net, dn, HOOKS_ALL, NULL);
+			dn->egress_live = false;
+		}
+	}
+	if (!err)
+		mod_delayed_work(system_wq, &dn->pkt_work, PKT_SETTLE);
+	return err;
+}
+
+static void hooks_off(struct net *net, struct ddemux_net *dn)
+{
+	hook_del(net, dn, HOOKS_ALL, NULL);
 	dn->egress_live = false;
+	dn->dev_hooks_live = false;
+}
+
+/*
+ * The device hooks go once the namespace has no packet socket left and
+ * none is being created; until then this looks again every PKT_IDLE.
+ */
+static void pkt_work_fn(struct work_struct *work)
+{
+	struct ddemux_net *dn = container_of(to_delayed_work(work),
+					     struct ddemux_net, pkt_work);
+	struct net *net = dn->net;
+
+	mutex_lock(&dn->pkt_lock);
+	if (!dn->dev_hooks_live)
+		goto out;
+	if (dn->pkt_creating || !hlist_empty(&net->packet.sklist)) {
+		queue_delayed_work(system_wq, &dn->pkt_work, PKT_IDLE);
+		goto out;
+	}
+	rtnl_lock();
+	dev_hooks_del(net, dn);
+	rtnl_unlock();
+out:
+	mutex_unlock(&dn->pkt_lock);
+}
+
+/*
+ * A packet socket is about to be created in @net: the device hooks
+ * first.  If they cannot be had, neither can the socket.
+ */
+static int packet_begin(struct net *net, struct ddemux_net *dn)
+{
+	int err = 0;
+
+	mutex_lock(&dn->pkt_lock);
+	if (egress_wanted(dn) && dn->egress_live && !dn->dev_hooks_live) {
+		rtnl_lock();
+		err = dev_hooks_add(net, dn);
+		rtnl_unlock();
+	}
+	if (!err) {
+		dn->pkt_creating++;	/* until it is on the namespace's list */
+		if (dn->dev_hooks_live)
+			queue_delayed_work(system_wq, &dn->pkt_work, PKT_IDLE);
+	}
+	mutex_unlock(&dn->pkt_lock);
+	return err;
+}
+
+static void packet_end(struct ddemux_net *dn)
+{
+	mutex_lock(&dn->pkt_lock);
+	dn->pkt_creating--;
+	mutex_unlock(&dn->pkt_lock);
 }
 
 /**
@@ -546,52 +464,87 @@ static void hooks_del(struct net *net, struct ddemux_net *dn)
  * @net: the namespace
  * @dn: its state
  *
- * Registers the LOCAL_OUT hooks and one egress hook per device when rule
- * 3 is on, removes them when it is off.  A hook that cannot be registered
- * is counted in egress_hook_errors (rule 3 then does not hold there).
- * Process context; takes RTNL.
+ * Registers the hooks when rule 3 is on, removes them when it is off.  A
+ * hook that cannot be registered is counted in egress_hook_errors (rule
+ * 3 then does not hold there).  Process context; takes RTNL.
  */
 void ddemux_egress_update(struct net *net, struct ddemux_net *dn)
 {
+	mutex_lock(&dn->pkt_lock);
 	rtnl_lock();
-	if (egress_wanted(dn) && !dn->egress_live) {
-		if (hooks_add(net, dn))
+	if (dn->egress_dead) {
+		/* the namespace is going: ddemux_egress_exit_net() was here */
+	} else if (egress_wanted(dn) && !dn->egress_live) {
+		if (hooks_on(net, dn))
 			atomic_inc(&ddemux_gstats.egress_hook_errors);
 	} else if (!egress_wanted(dn) && dn->egress_live) {
-		hooks_del(net, dn);
+		hooks_off(net, dn);
 	}
 	rtnl_unlock();
+	mutex_unlock(&dn->pkt_lock);
+}
+
+/* AF_XDP sockets already there, which rule 3 cannot judge: counted. */
+static void xsk_at_load(struct net *net, struct ddemux_net *dn)
+{
+#if IS_ENABLED(CONFIG_XDP_SOCKETS)
+	unsigned int n = 0;
+	struct sock *sk;
+
+	mutex_lock(&net->xdp.lock);
+	sk_for_each(sk, &net->xdp.list)
+		n++;
+	mutex_unlock(&net->xdp.lock);
+	if (!n)
+		return;
+	this_cpu_add(dn->stats->c[DDEMUX_ST_XSK_AT_LOAD], n);
+	pr_notice_ratelimited("netns=%u has %u AF_XDP sockets, whose frames rule 3 cannot judge\n",
+			      net->ns.inum, n);
+#endif
 }
 
 /*
- * A new namespace (or every namespace, at load): all its hooks.  A new
- * namespace has no device yet (ddemux's is a subsys init, run before
- * the device inits); at load the devices get theirs here, and the
- * notifier's replay of them finds them there.
+ * A new namespace (or every namespace, at load): all its hooks.  At load
+ * the devices get theirs here, and the notifier's replay of them finds
+ * them there.
  */
 int ddemux_egress_init_net(struct net *net, struct ddemux_net *dn)
 {
 	int err = 0;
 
 	INIT_LIST_HEAD(&dn->egress_devs);
+	mutex_init(&dn->pkt_lock);
+	INIT_DELAYED_WORK(&dn->pkt_work, pkt_work_fn);
+	xsk_at_load(net, dn);
 	if (!egress_wanted(dn))
 		return 0;
+	mutex_lock(&dn->pkt_lock);
 	rtnl_lock();
-	err = hooks_add(net, dn);
+	err = hooks_on(net, dn);
 	rtnl_unlock();
+	mutex_unlock(&dn->pkt_lock);
 	return err;
 }
 
 /* Namespace teardown, and unload: take everything out. */
 void ddemux_egress_exit_net(struct net *net, struct ddemux_net *dn)
 {
+	mutex_lock(&dn->pkt_lock);
+	dn->egress_dead = true;	/* no sysctl write brings them back */
+	mutex_unlock(&dn->pkt_lock);
+	cancel_delayed_work_sync(&dn->pkt_work);
 	rtnl_lock();
 	if (dn->egress_live)
-		hooks_del(net, dn);
+		hooks_off(net, dn);
 	rtnl_unlock();
 }
 
-/* Devices come and go (and move between namespaces): so do their hooks. */
+/* ---- devices ------------------------------------------------------------- */
+
+/*
+ * Devices come and go (and move between namespaces): so do their hooks,
+ * and the count of VRFs the fast path looks at.  Under RTNL.
+ */
 static int ddemux_netdev_event(struct notifier_block *nb, unsigned long event,
 			       void *ptr)
 {
@@ -600,15 +553,20 @@ static int ddemux_netdev_event(struct notifier_block *nb, unsigned long event,
 	/* not ddemux_net(): a dying namespace's devices go before its state */
 	struct ddemux_net *dn = ddemux_net_state(net);
 
-	if (!dn || !dn->egress_live)
+	if (!dn)
 		return NOTIFY_DONE;
 	switch (event) {
 	case NETDEV_REGISTER:
-		if (dev_hook_add(net, dn, dev))
+		if (netif_is_l3_master(dev))
+			WRITE_ONCE(dn->l3mdevs, dn->l3mdevs + 1);
+		if (dn->dev_hooks_live && dev_hook_add(net, dn, dev))
 			atomic_inc(&ddemux_gstats.egress_hook_errors);
 		break;
 	case NETDEV_UNREGISTER:
-		hook_del(net, dn, dev);
+		if (netif_is_l3_master(dev))
+			WRITE_ONCE(dn->l3mdevs, dn->l3mdevs - 1);
+		if (dn->dev_hooks_live)
+			hook_del(net, dn, HOOKS_DEVS, dev);
 		break;
 	}
 	return NOTIFY_DONE;
@@ -618,12 +576,90 @@ static struct notifier_block ddemux_netdev_nb = {
 	.notifier_call = ddemux_netdev_event,
 };
 
-int ddemux_egress_init(void)
+/* ---- packet and XDP sockets ---------------------------------------------- */
+
+/*
+ * socket() for the packet and XDP families only (the hook's filter): an
+ * AF_XDP socket is refused where ddemux_xsk_create() says so; a packet
+ * socket is created once its namespace's device hooks are in place.
+ * Kernel sockets are the kernel's own.
+ */
+static int ddemux___sock_create(struct net *net, int family, int type,
+				int protocol, struct socket **res, int kern)
 {
-	return register_netdevice_notifier(&ddemux_netdev_nb);
+	int idx = ddemux_enter();
+	struct ddemux_net *dn = kern ? NULL : ddemux_net(net);
+	bool packet = false;
+	int err = 0;
+
+	if (dn && family == AF_XDP) {
+		err = ddemux_xsk_create(net);
+	} else if (dn && family == AF_PACKET) {
+		err = packet_begin(net, dn);
+		packet = !err;
+	}
+	if (!err)
+		err = __sock_create(net, family, type, protocol, res, kern);
+	if (packet)
+		packet_end(dn);
+	ddemux_leave(idx);
+	return err;
 }
 
+/*
+ * PACKET_QDISC_BYPASS: a packet socket's frame straight to the driver,
+ * past the device's egress hook.  A frame refused is freed here, as
+ * __dev_direct_xmit() frees the ones it drops.
+ */
+static int ddemux___dev_direct_xmit(struct sk_buff *skb, u16 queue_id)
+{
+	int idx = ddemux_enter();
+	struct ddemux_net *dn;
+	int ret;
+
+	dn = from_packet_socket(skb) ? ddemux_net(dev_net(skb->dev)) : NULL;
+	if (dn && frame_denied(dn, skb)) {
+		kfree_skb(skb);
+		ret = NET_XMIT_DROP;
+	} else {
+		ret = __dev_direct_xmit(skb, queue_id);
+	}
+	ddemux_leave(idx);
+	return ret;
+}
+
+static struct ddemux_hook hooks[] = {
+	{
+		.name = "__sock_create",
+		.target = __sock_create,
+		.wrapper = ddemux___sock_create,
+		.filter_arg = 1,
+		.filter_vals = BIT_ULL(AF_PACKET) | BIT_ULL(AF_XDP),
+	},
+	DDEMUX_REDIRECT(__dev_direct_xmit),
+};
+
+/**
+ * ddemux_egress_init - the device notifier, then the socket redirects
+ *
+ * Module load, after every namespace's state exists.
+ */
+int ddemux_egress_init(void)
+{
+	int err = register_netdevice_notifier(&ddemux_netdev_nb);
+
+	if (err)
+		return err;
+	err = ddemux_hooks_install(hooks, ARRAY_SIZE(hooks));
+	if (err)
+		unregister_netdevice_notifier(&ddemux_netdev_nb);
+	return err;
+}
+
+/* Unload: no redirect runs after this, and no device notification. */
 void ddemux_egress_exit(void)
 {
+	ddemux_hooks_remove(hooks, ARRAY_SIZE(hooks));
+	ddemux_hooks_quiesce();
 	unregister_netdevice_notifier(&ddemux_netdev_nb);
 }

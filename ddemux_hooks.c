@@ -17,10 +17,10 @@
  * Documentation/hooks.rst for why ftrace rather than kprobes.
  *
  * Unload.  A task may be inside a wrapper, even asleep in it, when the
- * hooks go away.  Wrappers run inside an SRCU read section, and
- * ddemux_hooks_exit() waits for tasks still between the ftrace
- * trampoline and that section, for every section, and for the epilogues
- * after it (see there).
+ * hooks go away.  Wrappers run inside an SRCU read section
+ * (ddemux_enter()), and ddemux_hooks_exit() waits for tasks still
+ * between the ftrace trampoline and that section, for every section, and
+ * for the epilogues after it (ddemux_hooks_quiesce()).
  */
 #include <linux/kernel.h>
 #include <linux/module.h>
@@ -43,13 +43,8 @@
 #include <net/tcp.h>
 
 #include "ddemux_core.h"
+#include "ddemux_fast.h"
 #include "ddemux_hooks.h"
-
-/*
- * Static: the module loader sets it up and tears it down, around
- * everything else, so netns exit may wait on it at any time.
- */
-DEFINE_STATIC_SRCU(ddemux_srcu);
 
 /*
  * Autobind: how often a kernel-chosen port that another domain holds is
@@ -311,29 +306,29 @@ static int ddemux_get_port(enum gp_kind k, struct sock *sk,
 
 static int ddemux_inet_csk_get_port(struct sock *sk, unsigned short snum)
 {
-	int idx = srcu_read_lock(&ddemux_srcu);
+	int idx = ddemux_enter();
 	int ret = ddemux_get_port(GP_TCP, sk, snum, 0);
 
-	srcu_read_unlock(&ddemux_srcu, idx);
+	ddemux_leave(idx);
 	return ret;
 }
 
 static int ddemux_udp_lib_get_port(struct sock *sk, unsigned short snum,
 				   unsigned int hash2_nulladdr)
 {
-	int idx = srcu_read_lock(&ddemux_srcu);
+	int idx = ddemux_enter();
 	int ret = ddemux_get_port(GP_UDP, sk, snum, hash2_nulladdr);
 
-	srcu_read_unlock(&ddemux_srcu, idx);
+	ddemux_leave(idx);
 	return ret;
 }
 
 static int ddemux_ping_get_port(struct sock *sk, unsigned short ident)
 {
-	int idx = srcu_read_lock(&ddemux_srcu);
+	int idx = ddemux_enter();
 	int ret = ddemux_get_port(GP_PING, sk, ident, 0);
 
-	srcu_read_unlock(&ddemux_srcu, idx);
+	ddemux_leave(idx);
 	return ret;
 }
 
@@ -363,7 +358,7 @@ static bool ping_bind_addr(struct sock *sk, struct sockaddr *uaddr,
 static int ddemux_ping_bind(struct sock *sk, struct sockaddr *uaddr,
 			    int addr_len)
 {
-	int idx = srcu_read_lock(&ddemux_srcu);
+	int idx = ddemux_enter();
 	struct ping_bind_ctx ctx = { .task = current, .sk = sk };
 	int proto, ret;
 
@@ -378,7 +373,7 @@ static int ddemux_ping_bind(struct sock *sk, struct sockaddr *uaddr,
 	} else {
 		ret = ping_bind(sk, uaddr, addr_len);
 	}
-	srcu_read_unlock(&ddemux_srcu, idx);
+	ddemux_leave(idx);
 	return ret;
 }
 
@@ -389,7 +384,7 @@ static int ddemux_ping_bind(struct sock *sk, struct sockaddr *uaddr,
  */
 static int ddemux_inet_csk_listen_start(struct sock *sk)
 {
-	int idx = srcu_read_lock(&ddemux_srcu);
+	int idx = ddemux_enter();
 	struct ddemux_aset to, *top = NULL;
 	struct ddemux_move m;
 	struct ddemux_net *dn;
@@ -412,7 +407,7 @@ static int ddemux_inet_csk_listen_start(struct sock *sk)
 	ret = inet_csk_listen_start(sk);
 	ddemux_move_end(&m);
 out:
-	srcu_read_unlock(&ddemux_srcu, idx);
+	ddemux_leave(idx);
 	return ret;
 }
 
@@ -465,20 +460,20 @@ static int hash_connect(bool v6, struct inet_timewait_death_row *dr,
 static int ddemux_inet_hash_connect(struct inet_timewait_death_row *dr,
 				    struct sock *sk)
 {
-	int idx = srcu_read_lock(&ddemux_srcu);
+	int idx = ddemux_enter();
 	int ret = hash_connect(false, dr, sk);
 
-	srcu_read_unlock(&ddemux_srcu, idx);
+	ddemux_leave(idx);
 	return ret;
 }
 
 static int ddemux_inet6_hash_connect(struct inet_timewait_death_row *dr,
 				     struct sock *sk)
 {
-	int idx = srcu_read_lock(&ddemux_srcu);
+	int idx = ddemux_enter();
 	int ret = hash_connect(true, dr, sk);
 
-	srcu_read_unlock(&ddemux_srcu, idx);
+	ddemux_leave(idx);
 	return ret;
 }
 
@@ -550,20 +545,20 @@ static int dgram_connect(bool v6, struct sock *sk, struct sockaddr *uaddr,
 static int ddemux_ip4_datagram_connect(struct sock *sk, struct sockaddr *uaddr,
 				       int addr_len)
 {
-	int idx = srcu_read_lock(&ddemux_srcu);
+	int idx = ddemux_enter();
 	int ret = dgram_connect(false, sk, uaddr, addr_len);
 
-	srcu_read_unlock(&ddemux_srcu, idx);
+	ddemux_leave(idx);
 	return ret;
 }
 
 static int ddemux_ip6_datagram_connect(struct sock *sk, struct sockaddr *uaddr,
 				       int addr_len)
 {
-	int idx = srcu_read_lock(&ddemux_srcu);
+	int idx = ddemux_enter();
 	int ret = dgram_connect(true, sk, uaddr, addr_len);
 
-	srcu_read_unlock(&ddemux_srcu, idx);
+	ddemux_leave(idx);
 	return ret;
 }
 
@@ -593,7 +588,7 @@ static int disconnect_begin(struct ddemux_move *m, struct ddemux_net *dn,
 /* UDP and UDP-Lite: udp_disconnect() is __udp_disconnect() under the lock. */
 static int ddemux_udp_disconnect(struct sock *sk, int flags)
 {
-	int idx = srcu_read_lock(&ddemux_srcu);
+	int idx = ddemux_enter();
 	struct ddemux_move m;
 	struct ddemux_net *dn;
 	int proto, ret;
@@ -611,7 +606,7 @@ static int ddemux_udp_disconnect(struct sock *sk, int flags)
 	}
 	release_sock(sk);
 out:
-	srcu_read_unlock(&ddemux_srcu, idx);
+	ddemux_leave(idx);
 	return ret;
 }
 
@@ -622,7 +617,7 @@ out:
  */
 static int ddemux___udp_disconnect(struct sock *sk, int flags)
 {
-	int idx = srcu_read_lock(&ddemux_srcu);
+	int idx = ddemux_enter();
 	struct ddemux_move m;
 	struct ddemux_net *dn;
 	int proto, ret;
@@ -638,7 +633,7 @@ static int ddemux___udp_disconnect(struct sock *sk, int flags)
 		ddemux_move_end(&m);
 	}
 out:
-	srcu_read_unlock(&ddemux_srcu, idx);
+	ddemux_leave(idx);
 	return ret;
 }
 
@@ -653,7 +648,7 @@ out:
  */
 static void ddemux_inet_bhash2_reset_saddr(struct sock *sk)
 {
-	int idx = srcu_read_lock(&ddemux_srcu);
+	int idx = ddemux_enter();
 	struct ddemux_aset to;
 	struct ddemux_move m;
 	struct ddemux_net *dn;
@@ -681,7 +676,7 @@ static void ddemux_inet_bhash2_reset_saddr(struct sock *sk)
 	inet_bhash2_reset_saddr(sk);
 	ddemux_move_end(&m);
 out:
-	srcu_read_unlock(&ddemux_srcu, idx);
+	ddemux_leave(idx);
 }
 
 /*
@@ -692,7 +687,7 @@ out:
  */
 static void ddemux_tcp_set_state(struct sock *sk, int state)
 {
-	int idx = srcu_read_lock(&ddemux_srcu);
+	int idx = ddemux_enter();
 	struct ddemux_net *dn;
 	int proto;
 
@@ -703,7 +698,7 @@ static void ddemux_tcp_set_state(struct sock *sk, int state)
 		if (dn)
 			ddemux_relearn(dn, sk, proto, "close");
 	}
-	srcu_read_unlock(&ddemux_srcu, idx);
+	ddemux_leave(idx);
 }
 
 /*
@@ -787,7 +782,7 @@ static int set_device(struct ddemux_net *dn, struct sock *sk, int proto,
 static int ddemux_sock_setsockopt(struct socket *sock, int level, int optname,
 				  sockptr_t optval, unsigned int optlen)
 {
-	int idx = srcu_read_lock(&ddemux_srcu);
+	int idx = ddemux_enter();
 	struct ddemux_net *dn = NULL;
 	int proto, ret;
 
@@ -797,7 +792,7 @@ static int ddemux_sock_setsockopt(struct socket *sock, int level, int optname,
 		ret = set_device(dn, sock->sk, proto, optname, optval, optlen);
 	else
 		ret = sock_setsockopt(sock, level, optname, optval, optlen);
-	srcu_read_unlock(&ddemux_srcu, idx);
+	ddemux_leave(idx);
 	return ret;
 }
 
@@ -806,7 +801,7 @@ static int ddemux_udp_lib_setsockopt(struct sock *sk, int level, int optname,
 				     sockptr_t optval, unsigned int optlen,
 				     int (*push_pending_frames)(struct sock *))
 {
-	int idx = srcu_read_lock(&ddemux_srcu);
+	int idx = ddemux_enter();
 	struct ddemux_net *dn = NULL;
 	int proto, ret;
 
@@ -817,14 +812,14 @@ static int ddemux_udp_lib_setsockopt(struct sock *sk, int level, int optname,
 	else
 		ret = udp_lib_setsockopt(sk, level, optname, optval, optlen,
 					 push_pending_frames);
-	srcu_read_unlock(&ddemux_srcu, idx);
+	ddemux_leave(idx);
 	return ret;
 }
 
 /* Kernel users bind a device with sock_bindtoindex(). */
 static int ddemux_sock_bindtoindex(struct sock *sk, int ifindex, bool lock_sk)
 {
-	int idx = srcu_read_lock(&ddemux_srcu);
+	int idx = ddemux_enter();
 	struct ddemux_net *dn;
 	int proto, ret;
 
@@ -839,7 +834,7 @@ static int ddemux_sock_bindtoindex(struct sock *sk, int ifindex, bool lock_sk)
 	if (lock_sk)
 		release_sock(sk);
 out:
-	srcu_read_unlock(&ddemux_srcu, idx);
+	ddemux_leave(idx);
 	return ret;
 }
 
@@ -847,7 +842,7 @@ out:
 static int ddemux___inet_inherit_port(const struct sock *sk,
 				      struct sock *child)
 {
-	int idx = srcu_read_lock(&ddemux_srcu);
+	int idx = ddemux_enter();
 	struct ddemux_net *dn;
 	int proto, ret;
 
@@ -857,7 +852,7 @@ static int ddemux___inet_inherit_port(const struct sock *sk,
 		if (dn && proto == DDEMUX_TCP)
 			ddemux_learn_child(dn, sk, child);
 	}
-	srcu_read_unlock(&ddemux_srcu, idx);
+	ddemux_leave(idx);
 	return ret;
 }
 
@@ -874,29 +869,29 @@ static void forget(struct sock *sk)
 
 static void ddemux_inet_put_port(struct sock *sk)
 {
-	int idx = srcu_read_lock(&ddemux_srcu);
+	int idx = ddemux_enter();
 
 	inet_put_port(sk);
 	forget(sk);
-	srcu_read_unlock(&ddemux_srcu, idx);
+	ddemux_leave(idx);
 }
 
 static void ddemux_udp_lib_unhash(struct sock *sk)
 {
-	int idx = srcu_read_lock(&ddemux_srcu);
+	int idx = ddemux_enter();
 
 	udp_lib_unhash(sk);
 	forget(sk);
-	srcu_read_unlock(&ddemux_srcu, idx);
+	ddemux_leave(idx);
 }
 
 static void ddemux_ping_unhash(struct sock *sk)
 {
-	int idx = srcu_read_lock(&ddemux_srcu);
+	int idx = ddemux_enter();
 
 	ping_unhash(sk);
 	forget(sk);
-	srcu_read_unlock(&ddemux_srcu, idx);
+	ddemux_leave(idx);
 }
 
 /*
@@ -914,32 +909,14 @@ static void notrace ddemux_sk_destruct(unsigned long ip,
 
 	if (sk->sk_family != AF_INET && sk->sk_family != AF_INET6)
 		return;
-	idx = srcu_read_lock(&ddemux_srcu);
+	idx = ddemux_enter();
 	forget(sk);
-	srcu_read_unlock(&ddemux_srcu, idx);
+	ddemux_leave(idx);
 }
 
 /* ---- the hook table --------------------------------------------------- */
 
-/**
- * struct ddemux_hook - one hooked kernel function
- * @name: the function
- * @target: its address (redirects: exported, so linked directly)
- * @wrapper: where a redirect resumes; NULL for a plain callback
- * @func: the plain callback
- * @ops: its ftrace_ops
- * @live: registered
- */
-struct ddemux_hook {
-	const char *name;
-	void *target;
-	void *wrapper;
-	ftrace_func_t func;
-	struct ftrace_ops ops;
-	bool live;
-};
-
-#define REDIRECT(fn) { .name = #fn, .target = fn, .wrapper = ddemux_##fn }
+#define REDIRECT(fn) DDEMUX_REDIRECT(fn)
 
 /*
  * Every one is needed: without a hook, a change of a socket's set would
@@ -974,67 +951,12 @@ static struct ddemux_hook hooks[] = {
 	REDIRECT(sock_bindtoindex),
 };
 
-/*
- * The redirect: resume in the wrapper, unless the call comes from
- * ddemux itself (a wrapper calling the original, or a rollback).  It does
- * nothing else, so it needs no recursion protection of its own.
- */
-static void notrace ddemux_redirect(unsigned long ip, unsigned long parent_ip,
-				    struct ftrace_ops *op,
-				    struct ftrace_regs *fregs)
-{
-	struct ddemux_hook *h = container_of(op, struct ddemux_hook, ops);
-
-	if (!within_module(parent_ip, THIS_MODULE))
-		ddemux_ftrace_set_ip(fregs, (unsigned long)h->wrapper);
-}
-
-static int hook_install(struct ddemux_hook *h)
-{
-	int err;
-
-	h->ops.flags = FTRACE_OPS_FL_PERMANENT;
-	if (h->wrapper) {
-		h->ops.func = ddemux_redirect;
-		h->ops.flags |= FTRACE_OPS_FL_IPMODIFY;
-		if (!IS_ENABLED(CONFIG_HAVE_DYNAMIC_FTRACE_WITH_ARGS))
-			h->ops.flags |= FTRACE_OPS_FL_SAVE_REGS;
-		err = ftrace_set_filter_ip(&h->ops, (unsigned long)h->target,
-					   0, 0);
-	} else {
-		char name[KSYM_NAME_LEN];
-
-		h->ops.func = h->func;
-		strscpy(name, h->name, sizeof(name));
-		err = ftrace_set_filter(&h->ops, (unsigned char *)name,
-					strlen(name), 0);
-	}
-	if (!err)
-		err = register_ftrace_function(&h->ops);
-	if (err) {
-		ftrace_free_filter(&h->ops);
-		return err;
-	}
-	h->live = true;
-	return 0;
-}
-
-static void hook_remove(struct ddemux_hook *h)
-{
-	if (!h->live)
-		return;
-	unregister_ftrace_function(&h->ops);
-	ftrace_free_filter(&h->ops);
-	h->live = false;
-}
-
 /**
- * ddemux_hooks_init - install every hook
+ * ddemux_hooks_init - install every socket hook
  *
- * A hook that cannot be installed (ftrace disabled, another IPMODIFY
- * user such as a livepatch of the same function, an unknown symbol)
- * fails the load, naming it: without it ddemux would leave some change
- * of a socket's set unjudged and say so only in a counter.
+ * A hook that cannot be installed fails the load (ddemux_hooks_install()
+ * names it): without it ddemux would leave some change of a socket's set
+ * unjudged and say so only in a counter.
  *
  * Then it waits an RCU-tasks grace period: a task that entered one of
  * these functions before its hook was live has left it (it returns to
@@ -1043,48 +965,18 @@ static void hook_remove(struct ddemux_hook *h)
  */
 int ddemux_hooks_init(void)
 {
-	unsigned int i;
-	int err;
+	int err = ddemux_hooks_install(hooks, ARRAY_SIZE(hooks));
 
-	for (i = 0; i < ARRAY_SIZE(hooks); i++) {
-		err = hook_install(&hooks[i]);
-		if (err) {
-			pr_err("cannot hook %s (%d): not loading\n",
-			       hooks[i].name, err);
-			ddemux_hooks_exit();
-			return err;
-		}
-	}
-	synchronize_rcu_tasks();
-	return 0;
+	if (!err)
+		synchronize_rcu_tasks();
+	return err;
 }
 
-/**
- * ddemux_hooks_exit - remove every hook and wait until no ddemux code runs
- *
- * After unregistering, no call is redirected any more, but tasks already
- * redirected may be anywhere in a wrapper.  Three waits cover them:
- * an RCU-tasks grace period for tasks between the trampoline and their
- * srcu_read_lock() (no voluntary sleep is possible there), an SRCU grace
- * period for every wrapper section (they may sleep in lock_sock()), and a
- * second RCU-tasks grace period for the few instructions after
- * srcu_read_unlock().
- */
+/* Remove every socket hook and wait until no ddemux code runs. */
 void ddemux_hooks_exit(void)
 {
-	unsigned int i;
-
-	for (i = ARRAY_SIZE(hooks); i-- > 0;)
-		hook_remove(&hooks[i]);
-	synchronize_rcu_tasks();
-	synchronize_srcu(&ddemux_srcu);
-	synchronize_rcu_tasks();
-}
-
-/* Wait until no hook still uses a namespace's state (netns teardown). */
-void ddemux_hooks_sync(void)
-{
-	synchronize_srcu(&ddemux_srcu);
+	ddemux_hooks_remove(hooks, ARRAY_SIZE(hooks));
+	ddemux_hooks_quiesce();
 }
 
 /* ---- sockets that exist at load ------------------------------------ */

@@ -11,7 +11,6 @@ struct ddemux_net;
 
 int ddemux_hooks_init(void);
 void ddemux_hooks_exit(void);
-void ddemux_hooks_sync(void);
 int ddemux_enumerate(struct net *net, struct ddemux_net *dn);
 
 #endif /* _DDEMUX_HOOKS_H */

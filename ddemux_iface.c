@@ -176,6 +176,9 @@ static const char *const stat_names[DDEMUX_NSTATS] = {
 	[DDEMUX_ST_EGRESS_CHECKED] = "egress_checked",
 	[DDEMUX_ST_EGRESS_DROPPED] = "egress_dropped",
 	[DDEMUX_ST_EGRESS_AUDITED] = "egress_audited",
+	[DDEMUX_ST_XSK_REFUSED] = "xsk_refused",
+	[DDEMUX_ST_XSK_AUDITED] = "xsk_audited",
+	[DDEMUX_ST_XSK_AT_LOAD] = "xsk_at_load",
 };
 
 static int stats_show(struct seq_file *seq, void *v)

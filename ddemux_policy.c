@@ -12,6 +12,7 @@
 #include <linux/ctype.h>
 #include <linux/in.h>
 #include <net/ipv6.h>
+#include <net/tcp_states.h>
 
 #include "ddemux.h"
 
@@ -176,6 +177,51 @@ void ddemux_aset_normalise(struct ddemux_aset *s)
 	if (!ipv6_addr_any(&s->raddr))
 		s->fam &= ipv6_addr_v4mapped(&s->raddr) ? DDEMUX_FAM_V4 :
 							  DDEMUX_FAM_V6;
+}
+
+/**
+ * ddemux_aset_from_view - the address set of a socket, from its fields
+ * @sv: the fields
+ * @s: out, normalised
+ *
+ * As the kernel demultiplexes on them: a TCP socket that is neither
+ * closed nor listening has its peer, a datagram socket when connected;
+ * an ICMPv6 echo socket receives ICMPv6 alone, whatever IPV6_V6ONLY says
+ * (ping_lookup() matches the family).  An IPv4 socket bound to a
+ * multicast or broadcast address has inet_saddr 0 until it connects
+ * (inet_bind() leaves the source to the device): %DDEMUX_GROUP, for a
+ * subnet broadcast too.  The device is @sv->bound_dev alone: its VRF
+ * (@mdev) and %DDEMUX_L3ANY need the namespace, and the domain the
+ * socket's owner; the caller adds them.
+ */
+void ddemux_aset_from_view(const struct ddemux_sock_view *sv,
+			   struct ddemux_aset *s)
+{
+	bool connected;
+
+	memset(s, 0, sizeof(*s));
+	s->proto = sv->proto;
+	s->lport = sv->lport;
+	ddemux_aset_set_local(s, sv->family, sv->v4_rcv_saddr,
+			      sv->v6_rcv_saddr,
+			      sv->v6only || sv->proto == DDEMUX_PING);
+	if (sv->proto == DDEMUX_TCP)
+		connected = sv->state != TCP_CLOSE && sv->state != TCP_LISTEN;
+	else
+		connected = sv->state == TCP_ESTABLISHED;
+	if (connected) {
+		ddemux_aset_set_remote(s, sv->family, sv->v4_daddr,
+				       sv->v6_daddr, sv->rport);
+		s->state = DDEMUX_CONNECTED;
+	} else if (sv->proto == DDEMUX_TCP && sv->state == TCP_LISTEN) {
+		s->state = DDEMUX_LISTEN;
+	}
+	if (!connected && sv->family == AF_INET && sv->v4_rcv_saddr &&
+	    !sv->v4_saddr)
+		s->flags |= DDEMUX_GROUP;
+	s->dev = sv->bound_dev;
+	s->flags |= sv->flags & (DDEMUX_OPTIN | DDEMUX_KERNEL);
+	ddemux_aset_normalise(s);
 }
 
 /*
@@ -349,6 +395,8 @@ enum ddemux_verdict ddemux_decide(const struct ddemux_policy *pol,
  * @set: the set (normalised)
  * @pa: the packet address; a zero @pa->dev means "any device"
  *
+ * A wildcard set receives the namespace's own addresses only: not one
+ * @pa->foreign says is none of them.
  * The device test is the kernel's inet_bound_dev_eq(), with
  * %DDEMUX_L3ANY as its l3mdev_accept.
  */
@@ -359,9 +407,12 @@ bool ddemux_contains(const struct ddemux_aset *set,
 		return false;
 	if (!(set->fam & pa->fam))
 		return false;
-	if (!ipv6_addr_any(&set->laddr) &&
-	    !ipv6_addr_equal(&set->laddr, &pa->laddr))
+	if (ipv6_addr_any(&set->laddr)) {
+		if (pa->foreign)
+			return false;
+	} else if (!ipv6_addr_equal(&set->laddr, &pa->laddr)) {
 		return false;
+	}
 	if (!ipv6_addr_any(&set->raddr) &&
 	    !ipv6_addr_equal(&set->raddr, &pa->raddr))
 		return false;
@@ -403,61 +454,6 @@ bool ddemux_reply_in_set(const struct ddemux_pkt *out,
 
 	ddemux_reply_of(out, &reply);
 	return ddemux_contains(set, &reply);
-}
-
-/* Is packet address @pa the IPv4 address @v4 (0: the IPv4 wildcard)? */
-static bool v4_is(const struct in6_addr *pa, __be32 v4)
-{
-	return v4 ? ipv6_addr_v4mapped(pa) && pa->s6_addr32[3] == v4 :
-		    ipv6_addr_any(pa);
-}
-
-/**
- * ddemux_reply_in_sock - ddemux_reply_in_set(), straight from socket fields
- * @out: the outbound packet
- * @sv: the sending socket's fields
- *
- * The same answer as ddemux_reply_in_set(@out, set) for the set
- * ddemux_aset_set_local()/_remote()/_normalise() would build from @sv
- * (the ddemux_policy KUnit suite checks that on random inputs), without
- * building it: this is the egress fast path, run for every packet.
- */
-bool ddemux_reply_in_sock(const struct ddemux_pkt *out,
-			  const struct ddemux_sock_view *sv)
-{
-	const bool v4 = out->fam == DDEMUX_FAM_V4;
-	const struct in6_addr *l6 = sv->v6_rcv_saddr, *r6 = sv->v6_daddr;
-
-	if (sv->proto != out->proto || sv->lport != out->sport)
-		return false;
-
-	/* the reply arrives at the packet's source: the socket's address */
-	if (sv->family == AF_INET) {
-		if (!v4 || (sv->v4_saddr && !v4_is(&out->saddr, sv->v4_saddr)))
-			return false;
-	} else if (ipv6_addr_v4mapped(l6)) {
-		if (!v4 || (l6->s6_addr32[3] && !v4_is(&out->saddr, l6->s6_addr32[3])))
-			return false;
-	} else if (ipv6_addr_any(l6)) {
-		if (v4 && sv->v6only)
-			return false;
-	} else if (v4 || !ipv6_addr_equal(l6, &out->saddr)) {
-		return false;
-	}
-
-	/* from the packet's destination: the peer, if it has one */
-	if (!sv->connected || out->proto == DDEMUX_PING)
-		return true;
-	if (sv->rport && sv->rport != out->dport)
-		return false;
-	if (sv->family == AF_INET)
-		return !sv->v4_daddr || v4_is(&out->daddr, sv->v4_daddr);
-	if (ipv6_addr_v4mapped(r6))	/* ::ffff:0.0.0.0 is any peer */
-		return !r6->s6_addr32[3] ||
-		       (v4 && v4_is(&out->daddr, r6->s6_addr32[3]));
-	if (ipv6_addr_any(r6))
-		return true;
-	return !v4 && ipv6_addr_equal(r6, &out->daddr);
 }
 
 static int fmt_addr(char *buf, size_t size, const struct in6_addr *a, u8 fam)

@@ -131,6 +131,16 @@ static_assert(sizeof(struct ddemux_addr_key) == 20);
 static struct kmem_cache *entry_cache;
 
 /*
+ * For each port number, how many port nodes hold it, in every registry
+ * and for every protocol: zero means no socket of any namespace receives
+ * on that port, which the egress path asks first for every packet of a
+ * raw or packet socket (ddemux_port_used_anywhere()).  256 KiB, one
+ * counter per port; a node counts from its insertion, before any entry
+ * is added to it, until its removal, after the last one is gone.
+ */
+atomic_t *ddemux_port_users;
+
+/*
  * The tables hash with an inlined, seeded jhash of their key and compare
  * keys directly: rhashtable's defaults call an out-of-line jhash2() and
  * memcmp() for every hash and every comparison.
@@ -495,6 +505,7 @@ static struct ddemux_port *port_get(struct ddemux_registry *reg, u32 key,
 	if (port)
 		return port;	/* another claim's came first */
 	sp->port = NULL;
+	atomic_inc(&ddemux_port_users[key & 0xffff]);
 	spin_lock(&reg->list_lock);
 	list_add_tail_rcu(&new->all, &reg->port_list);
 	spin_unlock(&reg->list_lock);
@@ -509,6 +520,7 @@ static void port_remove(struct ddemux_registry *reg, struct ddemux_port *port)
 	spin_lock(&reg->list_lock);
 	list_del_rcu(&port->all);
 	spin_unlock(&reg->list_lock);
+	atomic_dec(&ddemux_port_users[port->key & 0xffff]);
 	kfree_rcu(port, rcu);
 }
 
@@ -672,16 +684,26 @@ static enum ddemux_verdict check_port(struct ddemux_registry *reg,
 /* ---- the registry ------------------------------------------------------ */
 
 /**
- * ddemux_reg_module_init - the slab the registries' entries come from
+ * ddemux_reg_module_init - what every registry shares
  *
- * Once, before any registry is set up (module init, a KUnit suite's).
+ * The slab entries come from and the port counters
+ * (ddemux_port_users).  Once, before any registry is set up (module
+ * init, a KUnit suite's).
  */
 int ddemux_reg_module_init(void)
 {
+	ddemux_port_users = kvcalloc(1 << 16, sizeof(*ddemux_port_users),
+				     GFP_KERNEL);
+	if (!ddemux_port_users)
+		return -ENOMEM;
 	entry_cache = kmem_cache_create("ddemux_entry",
 					sizeof(struct ddemux_entry), 0,
 					SLAB_ACCOUNT, NULL);
-	return entry_cache ? 0 : -ENOMEM;
+	if (!entry_cache) {
+		kvfree(ddemux_port_users);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 /* Once every registry is destroyed: wait for the entries in flight. */
@@ -689,6 +711,7 @@ void ddemux_reg_module_exit(void)
 {
 	rcu_barrier();	/* entry_free_rcu() */
 	kmem_cache_destroy(entry_cache);
+	kvfree(ddemux_port_users);
 }
 
 /**
@@ -777,6 +800,7 @@ void ddemux_reg_destroy(struct ddemux_registry *reg)
 				kmem_cache_free(entry_cache, e);
 			kfree(addr);
 		}
+		atomic_dec(&ddemux_port_users[port->key & 0xffff]);
 		kfree(port);
 	}
 	INIT_LIST_HEAD(&reg->port_list);

@@ -13,7 +13,7 @@ cycle).  The layers, from the top:
     iface     sysctls and /proc: may switch the egress hooks, reads the core
     hooks     adapter: socket paths          } neither calls the other
     egress    adapter: netfilter             }
-    core      the enforcement core
+    core      the enforcement core (ddemux_core.c, ddemux_reply.c)
     table     the registry
     policy    pure decisions
 """
@@ -45,14 +45,25 @@ def symbols(obj):
     return defined, used
 
 
+# The object files of a layer, where it is more than ddemux_LAYER.o.
+FILES = {
+    "core": ["ddemux_core.o", "ddemux_reply.o"],
+}
+
+
 def main():
     build = sys.argv[1]
     files = {}
     for layer in ALLOWED:
-        obj = os.path.join(build, "ddemux_%s.o" % layer)
-        if not os.path.exists(obj):
-            sys.exit("missing %s" % obj)
-        files[layer] = symbols(obj)
+        defined, used = set(), set()
+        for name in FILES.get(layer, ["ddemux_%s.o" % layer]):
+            obj = os.path.join(build, name)
+            if not os.path.exists(obj):
+                sys.exit("missing %s" % obj)
+            d, u = symbols(obj)
+            defined |= d
+            used |= u
+        files[layer] = (defined, used - defined)
     owner = {}
     for layer, (defined, _) in files.items():
         for sym in defined:

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Userspace shim for <linux/atomic.h>: the atomic types as opaque
- * placeholders (struct ddemux_registry's counters); no operations.
+ * Userspace shim for <linux/atomic.h>: the atomic types (struct
+ * ddemux_registry's counters) and atomic_read() (an inline in ddemux.h).
  */
 #ifndef _DDEMUX_SHIM_LINUX_ATOMIC_H
 #define _DDEMUX_SHIM_LINUX_ATOMIC_H
@@ -13,5 +13,7 @@ typedef struct {
 typedef struct {
 	long long counter;
 } atomic64_t;
+
+#define atomic_read(v) __atomic_load_n(&(v)->counter, __ATOMIC_RELAXED)
 
 #endif

@@ -42,6 +42,6 @@ typedef uint64_t __be64;
 typedef uint16_t __le16;
 typedef uint32_t __le32;
 typedef uint64_t __le64;
-typedef long long loff_t;
+/* loff_t: <sys/types.h>'s */
 
 #endif
