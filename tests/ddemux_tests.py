@@ -355,9 +355,14 @@ def tcp_hdr(src, dst, sport, dport, seq, ack, flags):
     return h[:16] + struct.pack("!H", csum(pseudo + h)) + h[18:]
 
 
-def icmp_echo(ident, seq, payload):
-    h = struct.pack("!BBHHH", ICMP_ECHO, 0, 0, ident, seq) + payload
+def icmp_msg(kind, code, word, payload):
+    """An ICMP message with its checksum; @word: its second 32-bit word."""
+    h = struct.pack("!BBHI", kind, code, 0, word) + payload
     return h[:2] + struct.pack("!H", csum(h)) + h[4:]
+
+
+def icmp_echo(ident, seq, payload, code=0):
+    return icmp_msg(ICMP_ECHO, code, ident << 16 | seq, payload)
 
 
 def ipv4_hdr(src, dst, proto, payload_len):
@@ -366,9 +371,22 @@ def ipv4_hdr(src, dst, proto, payload_len):
     return h[:10] + struct.pack("!H", csum(h)) + h[12:]
 
 
-def a_raw_send(st, proto, data, dst):
-    """Send @data from a raw socket of @proto (kernel builds the IP header)."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, proto)
+def udp4_packet(src, dst, sport, dport, payload):
+    """A whole IPv4 UDP datagram (UDP checksum 0: none)."""
+    u = udp_hdr(sport, dport, payload)
+    return ipv4_hdr(src, dst, socket.IPPROTO_UDP, len(u)) + u
+
+
+def ipv6_hdr(src, dst, nexthdr, payload_len):
+    return struct.pack("!IHBB16s16s", 6 << 28, payload_len, nexthdr, 64,
+                       socket.inet_pton(socket.AF_INET6, src),
+                       socket.inet_pton(socket.AF_INET6, dst))
+
+
+def a_raw_send(st, proto, data, dst, family=socket.AF_INET):
+    """Send @data from a raw socket of @proto: the kernel builds the IP
+    header, but for IPPROTO_RAW (IP_HDRINCL: @data has it)."""
+    s = socket.socket(family, socket.SOCK_RAW, proto)
     try:
         s.sendto(data, (dst, 0))
         return 0
@@ -378,9 +396,14 @@ def a_raw_send(st, proto, data, dst):
         s.close()
 
 
-def a_packet_send(st, ifname, frame):
+SOL_PACKET, PACKET_QDISC_BYPASS = 263, 20
+
+
+def a_packet_send(st, ifname, frame, qdisc_bypass=False):
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     try:
+        if qdisc_bypass:
+            s.setsockopt(SOL_PACKET, PACKET_QDISC_BYPASS, 1)
         s.bind((ifname, 0))
         s.send(frame)
         return 0
@@ -1289,28 +1312,41 @@ def egress_raw_icmp_echo(t):
         expect_eq(ename(e), "EPERM", "raw sendto")
 
 
-@test("differs")
-def egress_packet_socket(t):
-    """AF_PACKET on a veth: a whole frame from the victim's address and port."""
+def veth_frame(packet, tags=0):
+    """An Ethernet frame from ddtv0 to ddtv1 (veth_peer) carrying the IPv4
+    @packet, behind @tags 802.1Q priority tags (VLAN id 0)."""
+    smac = open("/sys/class/net/ddtv0/address").read().strip()
+    dmac = subprocess.run(["ip", "netns", "exec", PEER, "cat",
+                           "/sys/class/net/ddtv1/address"], capture_output=True,
+                          text=True).stdout.strip()
+    return (bytes.fromhex(dmac.replace(":", "")) +
+            bytes.fromhex(smac.replace(":", "")) +
+            b"\x81\x00\x00\x00" * tags + b"\x08\x00" + packet)
+
+
+def packet_forgery(t, tags=0, qdisc_bypass=False):
+    """AF_PACKET on a veth: a whole frame from the victim's address and
+    port, behind @tags priority tags."""
     peer = veth_peer(t)
     p = t.port()
     alice, mallory = t.actor(ALICE), t.actor(MALLORY, caps=("net_raw",))
     expect_eq(alice(a_udp, "s", ("0.0.0.0", p)), 0, "victim")
     peer(a_udp, "e", (V4_PEER, 7))
-    smac = open("/sys/class/net/ddtv0/address").read().strip()
-    dmac = subprocess.run(["ip", "netns", "exec", PEER, "cat",
-                           "/sys/class/net/ddtv1/address"], capture_output=True,
-                          text=True).stdout.strip()
-    payload = udp_hdr(p, 7, b"forged")
-    frame = (bytes.fromhex(dmac.replace(":", "")) +
-             bytes.fromhex(smac.replace(":", "")) + b"\x08\x00" +
-             ipv4_hdr(V4_HOST, V4_PEER, socket.IPPROTO_UDP, len(payload)) + payload)
+    frame = veth_frame(udp4_packet(V4_HOST, V4_PEER, p, 7, b"forged"), tags)
     peer.start(a_udp_echo, "e", 1.5)
-    mallory(a_packet_send, "ddtv0", frame)
+    e = mallory(a_packet_send, "ddtv0", frame, qdisc_bypass)
     src = peer.wait()
     got = alice(a_recv, "s", 0.5)
     check(src is None, "the forged frame reached the peer from %r" % (src,))
     check(got is None, "the reply reached the victim: %r" % (got,))
+    if t.module:
+        expect_eq(ename(e), "ENOBUFS", "packet socket send")
+
+
+@test("differs")
+def egress_packet_socket(t):
+    """AF_PACKET on a veth: a whole frame from the victim's address and port."""
+    packet_forgery(t)
 
 
 # ---- rule 3: what must keep flowing ---------------------------------------
@@ -1328,9 +1364,9 @@ def udp_roundtrip(client, server, family, server_host):
     server(a_close, "e")
 
 
-def tcp_roundtrip(client, server, family, server_host):
+def tcp_roundtrip(client, server, family, server_host, dev=None):
     server(a_tcp, "l", (server_host, 0), family, listen=True)
-    client(a_sock, "c", family, socket.SOCK_STREAM)
+    client(a_sock, "c", family, socket.SOCK_STREAM, dev=dev)
     expect_eq(client(a_connect, "c", server(a_name, "l")[:2]), 0,
               "tcp connect to " + server_host)
     check(server(a_accept, "l"), "accept")
