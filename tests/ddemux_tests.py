@@ -1349,6 +1349,75 @@ def egress_packet_socket(t):
     packet_forgery(t)
 
 
+@test("differs")
+def egress_raw_icmp_echo_code(t):
+    """An echo request with a non-zero code: the reply copies it, and
+    ping_rcv() delivers it by ident alone."""
+    ident = t.port()
+    alice, mallory = t.actor(ALICE), t.actor(MALLORY, caps=("net_raw",))
+    expect_eq(alice(a_ping, "p", socket.AF_INET, ident), 0, "victim ping socket")
+    e = mallory(a_raw_send, socket.IPPROTO_ICMP,
+                icmp_echo(ident, 1, b"forged", code=7), "127.0.0.1")
+    got = alice(a_recv, "p", 0.5)
+    check(got is None, "the echo reply reached the victim: %r" % (got,))
+    if t.module:
+        expect_eq(ename(e), "EPERM", "raw sendto")
+
+
+ICMP_EXT_ECHO = 42
+PROBE_SYSCTL = "/proc/sys/net/ipv4/icmp_echo_enable_probe"
+
+
+def set_proc(t, path, value):
+    """Write a /proc/sys file, restored after the test."""
+    old = open(path).read().strip()
+    with open(path, "w") as f:
+        f.write(str(value))
+    t.cleanups.append(lambda: open(path, "w").write(old))
+
+
+def icmp_probe(ident, seq, ifindex):
+    """An RFC 8335 extended echo request (PROBE), L bit set, asking about
+    the receiver's own interface @ifindex (interface identification
+    object, C-Type 2); the extension header: version 2 and checksum."""
+    ext = struct.pack("!BBHHBBI", 2 << 4, 0, 0, 8, 3, 2, ifindex)
+    ext = ext[:2] + struct.pack("!H", csum(ext)) + ext[4:]
+    return icmp_msg(ICMP_EXT_ECHO, 0, ident << 16 | seq << 8 | 1, ext)
+
+
+@test("differs")
+def egress_raw_icmp_ext_echo(t):
+    """A PROBE with the victim ping socket's ident: its extended echo
+    reply goes to the ping socket with that ident."""
+    set_proc(t, PROBE_SYSCTL, 1)
+    ident = t.port()
+    alice, mallory = t.actor(ALICE), t.actor(MALLORY, caps=("net_raw",))
+    expect_eq(alice(a_ping, "p", socket.AF_INET, ident), 0, "victim ping socket")
+    e = mallory(a_raw_send, socket.IPPROTO_ICMP,
+                icmp_probe(ident, 1, socket.if_nametoindex("lo")), "127.0.0.1")
+    got = alice(a_recv, "p", 0.5)
+    check(got is None, "the extended echo reply (type %s) reached the victim: "
+          "%r" % (got[0][0] if isinstance(got, tuple) else "?", got))
+    if t.module:
+        expect_eq(ename(e), "EPERM", "raw sendto")
+
+
+@test("differs")
+def egress_raw_icmp6_echo_code(t):
+    """An ICMPv6 echo request with a non-zero code (the kernel fills in
+    the checksum of a raw ICMPv6 socket)."""
+    ident = t.port()
+    alice, mallory = t.actor(ALICE), t.actor(MALLORY, caps=("net_raw",))
+    expect_eq(alice(a_ping, "p", socket.AF_INET6, ident), 0,
+              "victim ICMPv6 ping socket")
+    req = struct.pack("!BBHHH", ICMPV6_ECHO, 7, 0, ident, 1) + b"forged"
+    e = mallory(a_raw_send, socket.IPPROTO_ICMPV6, req, "::1", socket.AF_INET6)
+    got = alice(a_recv, "p", 0.5)
+    check(got is None, "the echo reply reached the victim: %r" % (got,))
+    if t.module:
+        expect_eq(ename(e), "EPERM", "raw sendto")
+
+
 # ---- rule 3: what must keep flowing ---------------------------------------
 
 def udp_roundtrip(client, server, family, server_host):
