@@ -22,6 +22,7 @@ then "tests: N passed, N failed".  Exit status 0 only if nothing failed.
 """
 import ctypes
 import errno
+import mmap
 import os
 import pickle
 import re
@@ -1418,6 +1419,101 @@ def egress_raw_icmp6_echo_code(t):
         expect_eq(ename(e), "EPERM", "raw sendto")
 
 
+AF_XDP, SOL_XDP = 44, 283
+XDP_MMAP_OFFSETS, XDP_TX_RING, XDP_UMEM_REG = 1, 3, 4
+XDP_UMEM_FILL_RING, XDP_UMEM_COMPLETION_RING = 5, 6
+XDP_COPY = 1 << 1
+XDP_PGOFF_TX_RING = 0x80000000
+XSK_CHUNK, XSK_CHUNKS, XSK_RING = 2048, 8, 4
+MSG_DONTWAIT = 0x40
+
+
+def a_xsk_open(st, name):
+    """socket(AF_XDP, SOCK_RAW, 0): 0 or the errno."""
+    try:
+        st[name] = socket.socket(AF_XDP, socket.SOCK_RAW, 0)
+        return 0
+    except OSError as e:
+        return e.errno
+
+
+def a_xsk_send(st, ifname, frame):
+    """AF_XDP in copy mode: a UMEM, fill, completion and TX rings, bound to
+    queue 0 of @ifname, @frame in one TX descriptor, then the sendto()
+    that transmits it.  (step, errno) of the first step that fails, or
+    (None, 0)."""
+    e = a_xsk_open(st, "xsk")
+    if e:
+        return "socket", e
+    s = st["xsk"]
+    step = "umem"
+    try:
+        # struct xdp_umem_reg as of 4.18 (addr, len, chunk_size,
+        # headroom): both 6.1 and 6.12 take that short form
+        umem = mmap.mmap(-1, XSK_CHUNK * XSK_CHUNKS)
+        st["umem"] = umem
+        umem[:len(frame)] = frame
+        addr = ctypes.addressof(ctypes.c_char.from_buffer(umem))
+        s.setsockopt(SOL_XDP, XDP_UMEM_REG, struct.pack(
+            "=QQII", addr, XSK_CHUNK * XSK_CHUNKS, XSK_CHUNK, 0))
+        for step, opt in (("fill ring", XDP_UMEM_FILL_RING),
+                          ("completion ring", XDP_UMEM_COMPLETION_RING),
+                          ("tx ring", XDP_TX_RING)):
+            s.setsockopt(SOL_XDP, opt, struct.pack("=I", XSK_RING))
+        step = "mmap"
+        off = struct.unpack("=16Q", s.getsockopt(SOL_XDP, XDP_MMAP_OFFSETS, 128))
+        tx_prod, tx_desc = off[4], off[6]
+        ring = mmap.mmap(s.fileno(), tx_desc + 16 * XSK_RING, mmap.MAP_SHARED,
+                         mmap.PROT_READ | mmap.PROT_WRITE,
+                         offset=XDP_PGOFF_TX_RING)
+        st["ring"] = ring
+    except OSError as e:
+        return step, e.errno
+    sxdp = struct.pack("=HHIII", AF_XDP, XDP_COPY, socket.if_nametoindex(ifname),
+                       0, 0)
+    if libc.bind(s.fileno(), ctypes.c_char_p(sxdp), len(sxdp)):
+        return "bind", ctypes.get_errno()
+    struct.pack_into("=QII", ring, tx_desc, 0, len(frame), 0)
+    struct.pack_into("=I", ring, tx_prod, 1)
+    if libc.sendto(s.fileno(), None, 0, MSG_DONTWAIT, None, 0) < 0:
+        return "sendto", ctypes.get_errno()
+    return None, 0
+
+
+@test("differs")
+def egress_af_xdp(t):
+    """AF_XDP (CAP_NET_RAW only) on a veth: a whole frame from the victim's
+    address and port, past every hook of the stack."""
+    peer = veth_peer(t)
+    p = t.port()
+    alice, mallory = t.actor(ALICE), t.actor(MALLORY, caps=("net_raw",))
+    expect_eq(alice(a_udp, "s", ("0.0.0.0", p)), 0, "victim")
+    peer(a_udp, "e", (V4_PEER, 7))
+    frame = veth_frame(udp4_packet(V4_HOST, V4_PEER, p, 7, b"forged"))
+    peer.start(a_udp_echo, "e", 1.5)
+    step, e = mallory(a_xsk_send, "ddtv0", frame)
+    src = peer.wait()
+    got = alice(a_recv, "s", 0.5)
+    check(step in (None, "socket"), "AF_XDP %s: %s" % (step, ename(e)))
+    check(src is None, "the forged frame reached the peer from %r" % (src,))
+    check(got is None, "the reply reached the victim: %r" % (got,))
+    if t.module:
+        expect_eq((step, ename(e)), ("socket", "EPERM"), "AF_XDP socket()")
+
+
+@test("differs")
+def egress_packet_vlan_tags(t):
+    """Three 802.1Q priority tags (VLAN id 0) before the IPv4 header: the
+    receiver strips them all."""
+    packet_forgery(t, tags=3)
+
+
+@test("differs")
+def egress_packet_qdisc_bypass(t):
+    """PACKET_QDISC_BYPASS: straight to the driver, past the qdisc layer."""
+    packet_forgery(t, qdisc_bypass=True)
+
+
 # ---- rule 3: what must keep flowing ---------------------------------------
 
 def udp_roundtrip(client, server, family, server_host):
@@ -1540,6 +1636,42 @@ def egress_modes_and_reports(t):
     expect_eq(t.stats()["egress_dropped"] - s0["egress_dropped"], 1, "egress_dropped")
     check(log_has(t, before, "deny egress", "via=raw", "holder_uid=%d" % ALICE),
           "deny egress line")
+
+
+@test("module")
+def egress_af_xdp_admin(t):
+    """AF_XDP sockets need CAP_NET_ADMIN over the namespace's owner: in
+    each mode, who may open one, what is counted and logged."""
+    s0 = t.stats()
+    for k in ("xsk_refused", "xsk_audited", "xsk_at_load"):
+        check(k in s0, "no %s in the stats" % k)
+    t.sysctl("mode", 2)
+    expect_eq(t.actor(None)(a_xsk_open, "x"), 0, "root")
+    expect_eq(t.actor(MALLORY, caps=("net_admin", "net_raw"))(a_xsk_open, "x"),
+              0, "CAP_NET_ADMIN")
+    expect_eq(t.actor(ALICE, userns=True)(a_xsk_open, "x"), 0,
+              "container root in its own namespace")
+    mallory = t.actor(MALLORY, caps=("net_raw",))
+    expect_eq(t.stats()["xsk_refused"], s0["xsk_refused"], "xsk_refused")
+    before = t.klog_mark()
+    expect_eq(ename(mallory(a_xsk_open, "a")), "EPERM", "enforce mode")
+    expect_eq(t.stats()["xsk_refused"] - s0["xsk_refused"], 1, "xsk_refused")
+    check(log_has(t, before, "deny af_xdp", "uid=%d" % MALLORY),
+          "deny af_xdp line")
+    t.sysctl("mode", 1)
+    before = t.klog_mark()
+    expect_eq(mallory(a_xsk_open, "b"), 0, "audit mode")
+    expect_eq(t.stats()["xsk_audited"] - s0["xsk_audited"], 1, "xsk_audited")
+    check(log_has(t, before, "audit af_xdp"), "audit af_xdp line")
+    t.sysctl("mode", 2)
+    t.sysctl("egress", 0)
+    before = t.klog_mark()
+    expect_eq(mallory(a_xsk_open, "c"), 0, "rule 3 off")
+    st = t.stats()
+    expect_eq((st["xsk_refused"] - s0["xsk_refused"],
+               st["xsk_audited"] - s0["xsk_audited"]), (1, 1),
+              "xsk_refused and xsk_audited with rule 3 off")
+    check(not log_has(t, before, "af_xdp"), "a log line with rule 3 off")
 
 
 # ---- single-domain behaviour: exactly stock ------------------------------
