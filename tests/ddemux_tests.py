@@ -1514,6 +1514,66 @@ def egress_packet_qdisc_bypass(t):
     packet_forgery(t, qdisc_bypass=True)
 
 
+ICMP_DEST_UNREACH, ICMP_PORT_UNREACH = 3, 3
+ICMPV6_DEST_UNREACH, ICMPV6_PORT_UNREACH = 1, 4
+
+
+def forged_port_unreach(family, sport, dport):
+    """A port unreachable error quoting the UDP datagram host:@sport ->
+    peer:@dport, sent to the host, and where to send it."""
+    u = udp_hdr(sport, dport, b"")
+    if family == socket.AF_INET:
+        quote = ipv4_hdr(V4_HOST, V4_PEER, socket.IPPROTO_UDP, len(u)) + u
+        return (socket.IPPROTO_ICMP,
+                icmp_msg(ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, quote), V4_HOST)
+    quote = ipv6_hdr(V6_HOST, V6_PEER, socket.IPPROTO_UDP, len(u)) + u
+    msg = struct.pack("!BBHI", ICMPV6_DEST_UNREACH, ICMPV6_PORT_UNREACH, 0, 0)
+    return socket.IPPROTO_ICMPV6, msg + quote, V6_HOST
+
+
+def forged_icmp_error(t, peer, family, own):
+    """Mallory forges a port unreachable quoting a connected UDP flow to
+    the peer's echo, alice's (or, if @own, her own); the error sets the
+    socket's sk_err, and its owner's next recv() fails."""
+    p = t.port()
+    any_, far = (("0.0.0.0", V4_PEER) if family == socket.AF_INET else
+                 ("::", V6_PEER))
+    alice, mallory = t.actor(ALICE), t.actor(MALLORY, caps=("net_raw",))
+    victim = mallory if own else alice
+    expect_eq(victim(a_udp, "s", (any_, p), family), 0, "bind")
+    expect_eq(victim(a_connect, "s", (far, 7)), 0, "connect to the echo")
+    peer(a_udp, "e", (far, 7), family)
+    proto, msg, dst = forged_port_unreach(family, p, 7)
+    e = mallory(a_raw_send, proto, msg, dst, family)
+    got = victim(a_recv, "s", 0.5)
+    if own:
+        expect_eq(ename(e), "success", "raw sendto")
+        expect_eq(ename(got), "ECONNREFUSED", "her socket's error")
+        return
+    check(got is None, "the forged error reached the victim: %s" %
+          (ename(got) if isinstance(got, int) else repr(got)))
+    peer.start(a_udp_echo, "e")
+    expect_eq(alice(a_send, "s", b"hi"), 0, "send to the echo")
+    check(peer.wait(), "the echo got nothing")
+    got = alice(a_recv, "s")
+    check(isinstance(got, tuple) and got[0] == b"echo:hi",
+          "the echo's reply: %r" % (got,))
+    if t.module:
+        expect_eq(ename(e), "EPERM", "raw sendto")
+
+
+@test("differs")
+def egress_forged_icmp_error(t):
+    """A port unreachable to the host quoting alice's connected flow."""
+    forged_icmp_error(t, veth_peer(t), socket.AF_INET, False)
+
+
+@test("differs")
+def egress_forged_icmp6_error(t):
+    """The same in ICMPv6, quoting a UDPv6 flow."""
+    forged_icmp_error(t, veth_peer(t), socket.AF_INET6, False)
+
+
 # ---- rule 3: what must keep flowing ---------------------------------------
 
 def udp_roundtrip(client, server, family, server_host):
@@ -1604,6 +1664,14 @@ def egress_raw_to_unowned(t):
     alice(a_sock, "t", socket.AF_INET6, socket.SOCK_STREAM)
     expect_eq(ename(alice(a_connect, "t", (V6_PEER, 9))), "ECONNREFUSED",
               "the kernel's RST")
+
+
+@test("same")
+def egress_icmp_error_own_flow(t):
+    """A port unreachable quoting the sender's own flow: hers to forge."""
+    peer = veth_peer(t)
+    for family in (socket.AF_INET, socket.AF_INET6):
+        forged_icmp_error(t, peer, family, True)
 
 
 @test("module")
