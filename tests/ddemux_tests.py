@@ -1419,6 +1419,70 @@ def egress_raw_icmp6_echo_code(t):
         expect_eq(ename(e), "EPERM", "raw sendto")
 
 
+# Fresh namespaces, for tests that change routing state.
+SPLIT_HOST, SPLIT_ROUTER = "ddtsplit", "ddtrouter"
+SPLIT_A = ("ddta0", "10.97.1.1", "ddta1", "10.97.1.2")
+SPLIT_B = ("ddtb0", "10.97.2.1", "ddtb1", "10.97.2.2")
+
+
+def netns(t, name):
+    """A fresh network namespace, lo up, rp_filter 0 (deleted after the
+    test, with its devices)."""
+    sh("ip", "netns", "add", name)
+    t.cleanups.append(lambda: subprocess.run(["ip", "netns", "del", name]))
+    sh("ip", "-n", name, "link", "set", "lo", "up")
+    sh("ip", "netns", "exec", name, "sysctl", "-qw",
+       "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0")
+    return name
+
+
+def veth_link(ns1, dev1, addr1, ns2, dev2, addr2):
+    """A veth pair between two namespaces, a /24 on each end."""
+    sh("ip", "-n", ns1, "link", "add", dev1, "type", "veth", "peer", "name",
+       dev2, "netns", ns2)
+    for ns, dev, addr in ((ns1, dev1, addr1), (ns2, dev2, addr2)):
+        sh("ip", "-n", ns, "addr", "add", addr + "/24", "dev", dev)
+        sh("ip", "netns", "exec", ns, "sysctl", "-qw",
+           "net.ipv4.conf.%s.rp_filter=0" % dev)
+        sh("ip", "-n", ns, "link", "set", dev, "up")
+
+
+def device_split(t):
+    """A host namespace and a router namespace joined by two veth pairs,
+    A and B; alice on 0.0.0.0:P bound to A, mallory on 0.0.0.0:P bound
+    to B; an echo in the router on each link."""
+    netns(t, SPLIT_HOST)
+    netns(t, SPLIT_ROUTER)
+    for d in (SPLIT_A, SPLIT_B):
+        veth_link(SPLIT_HOST, d[0], d[1], SPLIT_ROUTER, d[2], d[3])
+    p = t.port()
+    alice = t.actor(ALICE, netns=SPLIT_HOST)
+    mallory = t.actor(MALLORY, netns=SPLIT_HOST)
+    router = t.actor(None, netns=SPLIT_ROUTER)
+    expect_eq(alice(a_udp, "s", ("0.0.0.0", p), dev=SPLIT_A[0]), 0,
+              "alice on device A")
+    expect_eq(mallory(a_udp, "s", ("0.0.0.0", p), dev=SPLIT_B[0]), 0,
+              "mallory on the same port, device B")
+    for d in (SPLIT_A, SPLIT_B):
+        expect_eq(router(a_udp, d[2], (d[3], 7)), 0, "echo on " + d[3])
+    return alice, mallory, router, p
+
+
+@test("differs")
+def egress_device_split(t):
+    """Mallory, bound to device B, sends with A's address as source
+    (IP_PKTINFO): the router's reply comes back over A, to alice."""
+    alice, mallory, router, p = device_split(t)
+    router.start(a_udp_echo, SPLIT_B[2], 1.0)
+    e = mallory(a_sendmsg_pktinfo, "s", b"forged", (SPLIT_B[3], 7), SPLIT_A[1])
+    src = router.wait()
+    got = alice(a_recv, "s", 0.5)
+    check(got is None, "the reply reached alice over device A: %r" % (got,))
+    check(src is None, "the forged datagram reached the router from %r" % (src,))
+    if t.module:
+        expect_eq(ename(e), "EPERM", "sendmsg")
+
+
 AF_XDP, SOL_XDP = 44, 283
 XDP_MMAP_OFFSETS, XDP_TX_RING, XDP_UMEM_REG = 1, 3, 4
 XDP_UMEM_FILL_RING, XDP_UMEM_COMPLETION_RING = 5, 6
@@ -1574,6 +1638,93 @@ def egress_forged_icmp6_error(t):
     forged_icmp_error(t, veth_peer(t), socket.AF_INET6, False)
 
 
+FOREIGN_NS, FOREIGN_PEER = "ddtforeign", "ddtfpeer"
+V4_FOREIGN_HOST, V4_FOREIGN_PEER = "10.95.0.1", "10.95.0.2"
+FOREIGN_NET, FOREIGN_SRC = "192.0.2.0/24", "192.0.2.5"
+
+
+def foreign_pair(t, route_back):
+    """A fresh namespace FOREIGN_NS and a peer namespace behind a veth; the
+    peer routes FOREIGN_NET back to FOREIGN_NS if @route_back, else onto
+    its link, where no one answers for it.  The peer's actor, with an
+    echo on V4_FOREIGN_PEER:7."""
+    netns(t, FOREIGN_NS)
+    netns(t, FOREIGN_PEER)
+    veth_link(FOREIGN_NS, "ddtf0", V4_FOREIGN_HOST,
+              FOREIGN_PEER, "ddtf1", V4_FOREIGN_PEER)
+    sh("ip", "-n", FOREIGN_PEER, "route", "add", FOREIGN_NET,
+       *(("via", V4_FOREIGN_HOST) if route_back else ("dev", "ddtf1")))
+    peer = t.actor(None, netns=FOREIGN_PEER)
+    expect_eq(peer(a_udp, "e", (V4_FOREIGN_PEER, 7)), 0, "echo")
+    return peer
+
+
+@test("differs")
+def egress_foreign_source_policy_route(t):
+    """AnyIP through a policy route: FOREIGN_NET is local in table 100 only;
+    a datagram forged from it comes back to alice's wildcard socket."""
+    peer = foreign_pair(t, True)
+    sh("ip", "-n", FOREIGN_NS, "rule", "add", "to", FOREIGN_NET, "lookup", "100")
+    sh("ip", "-n", FOREIGN_NS, "route", "add", "local", FOREIGN_NET, "dev", "lo",
+       "table", "100")
+    p = t.port()
+    alice = t.actor(ALICE, netns=FOREIGN_NS)
+    mallory = t.actor(MALLORY, netns=FOREIGN_NS, caps=("net_raw",))
+    expect_eq(alice(a_udp, "s", ("0.0.0.0", p)), 0, "victim")
+    peer.start(a_udp_echo, "e", 1.0)
+    e = mallory(a_raw_send, socket.IPPROTO_RAW,
+                udp4_packet(FOREIGN_SRC, V4_FOREIGN_PEER, p, 7, b"forged"),
+                V4_FOREIGN_PEER)
+    src = peer.wait()
+    got = alice(a_recv, "s", 0.5)
+    check(got is None, "the reply reached the victim: %r" % (got,))
+    check(src is None, "the forged datagram reached the peer from %r" % (src,))
+    if t.module:
+        expect_eq(ename(e), "EPERM", "raw sendto")
+
+
+CROSS_HOST, CROSS_CONT = "ddtcrossh", "ddtcrossc"
+V4_CROSS_HOST, V4_CROSS_CONT = "10.96.0.1", "10.96.0.2"
+
+
+def cross_netns(t):
+    """A host namespace and a container namespace joined by a veth; alice
+    in the container, mallory and an echo in the host."""
+    netns(t, CROSS_HOST)
+    netns(t, CROSS_CONT)
+    veth_link(CROSS_HOST, "ddtc0", V4_CROSS_HOST, CROSS_CONT, "ddtc1",
+              V4_CROSS_CONT)
+    alice = t.actor(ALICE, netns=CROSS_CONT)
+    mallory = t.actor(MALLORY, netns=CROSS_HOST, caps=("net_raw",))
+    echo = t.actor(None, netns=CROSS_HOST)
+    expect_eq(echo(a_udp, "e", (V4_CROSS_HOST, 7)), 0, "echo")
+    return alice, mallory, echo
+
+
+@test("differs")
+def egress_cross_netns(t):
+    """From the host namespace, a datagram forged from the container's
+    address and alice's port to an echo of the host: the reply is routed
+    into the container, to alice."""
+    alice, mallory, echo = cross_netns(t)
+    p = t.port()
+    expect_eq(alice(a_udp, "s", ("0.0.0.0", p)), 0, "alice in the container")
+    before = t.klog_mark() if t.module else None
+    echo.start(a_udp_echo, "e", 1.0)
+    e = mallory(a_raw_send, socket.IPPROTO_RAW,
+                udp4_packet(V4_CROSS_CONT, V4_CROSS_HOST, p, 7, b"forged"),
+                V4_CROSS_HOST)
+    src = echo.wait()
+    got = alice(a_recv, "s", 0.5)
+    check(got is None, "the reply reached alice in the container: %r" % (got,))
+    check(src is None, "the forged datagram reached the echo from %r" % (src,))
+    if t.module:
+        expect_eq(ename(e), "EPERM", "raw sendto")
+        check(log_has(t, before, "deny egress", "uid=%d" % MALLORY,
+                      "holder_uid=%d" % ALICE, "holder_netns="),
+              "no deny egress line naming the holder's namespace")
+
+
 # ---- rule 3: what must keep flowing ---------------------------------------
 
 def udp_roundtrip(client, server, family, server_host):
@@ -1667,11 +1818,78 @@ def egress_raw_to_unowned(t):
 
 
 @test("same")
+def egress_device_split_flows(t):
+    """Alice and mallory share a port on two devices: each one's UDP and
+    TCP with the router over its own device."""
+    alice, mallory, router, p = device_split(t)
+    for who, d in ((alice, SPLIT_A), (mallory, SPLIT_B)):
+        router.start(a_udp_echo, d[2])
+        expect_eq(who(a_sendto, "s", b"hi", (d[3], 7)), 0, "sendto " + d[3])
+        expect_eq(router.wait(), (d[1], p), "source seen by the echo")
+        got = who(a_recv, "s")
+        check(got and got[0] == b"echo:hi", "udp reply from %s: %r" % (d[3], got))
+        tcp_roundtrip(who, router, socket.AF_INET, d[3], dev=d[0])
+
+
+@test("same")
 def egress_icmp_error_own_flow(t):
     """A port unreachable quoting the sender's own flow: hers to forge."""
     peer = veth_peer(t)
     for family in (socket.AF_INET, socket.AF_INET6):
         forged_icmp_error(t, peer, family, True)
+
+
+@test("same")
+def egress_raw_foreign_source(t):
+    """A datagram forged from alice's port and an address local nowhere:
+    its reply goes to another host, so it goes (in a namespace without
+    ip rules)."""
+    peer = foreign_pair(t, False)
+    p = t.port()
+    alice = t.actor(ALICE, netns=FOREIGN_NS)
+    mallory = t.actor(MALLORY, netns=FOREIGN_NS, caps=("net_raw",))
+    expect_eq(alice(a_udp, "s", ("0.0.0.0", p)), 0, "alice")
+    peer.start(a_udp_echo, "e")
+    e = mallory(a_raw_send, socket.IPPROTO_RAW,
+                udp4_packet(FOREIGN_SRC, V4_FOREIGN_PEER, p, 7, b"raw"),
+                V4_FOREIGN_PEER)
+    expect_eq(ename(e), "success", "raw sendto")
+    expect_eq(peer.wait(), (FOREIGN_SRC, p), "source seen by the peer")
+    check(alice(a_recv, "s", 0.3) is None, "alice received a reply")
+
+
+@test("same")
+def egress_transparent_proxy_flows(t):
+    """TPROXY-style: an IP_TRANSPARENT socket bound to a foreign address
+    sends from it."""
+    peer = foreign_pair(t, False)
+    q = t.port()
+    mallory = t.actor(MALLORY, netns=FOREIGN_NS, caps=("net_admin", "net_raw"))
+    mallory(a_sock, "s", socket.AF_INET, socket.SOCK_DGRAM)
+    expect_eq(mallory(a_setsockopt, "s", socket.IPPROTO_IP, IP_TRANSPARENT, 1),
+              0, "IP_TRANSPARENT")
+    expect_eq(mallory(a_bind, "s", ("192.0.2.7", q)), 0,
+              "bind to a foreign address")
+    peer.start(a_udp_echo, "e")
+    expect_eq(mallory(a_sendto, "s", b"tproxy", (V4_FOREIGN_PEER, 7)), 0,
+              "sendto")
+    expect_eq(peer.wait(), ("192.0.2.7", q), "source seen by the peer")
+
+
+@test("same")
+def egress_cross_netns_unowned(t):
+    """From the host namespace, the container's address as source but a
+    port nobody in the container holds: the datagram goes."""
+    alice, mallory, echo = cross_netns(t)
+    p, q = t.port(), t.port()
+    expect_eq(alice(a_udp, "s", ("0.0.0.0", p)), 0, "alice in the container")
+    echo.start(a_udp_echo, "e")
+    e = mallory(a_raw_send, socket.IPPROTO_RAW,
+                udp4_packet(V4_CROSS_CONT, V4_CROSS_HOST, q, 7, b"raw"),
+                V4_CROSS_HOST)
+    expect_eq(ename(e), "success", "raw sendto")
+    expect_eq(echo.wait(), (V4_CROSS_CONT, q), "source seen by the echo")
+    check(alice(a_recv, "s", 0.3) is None, "alice received a reply")
 
 
 @test("module")
