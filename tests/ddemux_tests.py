@@ -22,6 +22,7 @@ then "tests: N passed, N failed".  Exit status 0 only if nothing failed.
 """
 import ctypes
 import errno
+import mmap
 import os
 import pickle
 import re
@@ -355,9 +356,14 @@ def tcp_hdr(src, dst, sport, dport, seq, ack, flags):
     return h[:16] + struct.pack("!H", csum(pseudo + h)) + h[18:]
 
 
-def icmp_echo(ident, seq, payload):
-    h = struct.pack("!BBHHH", ICMP_ECHO, 0, 0, ident, seq) + payload
+def icmp_msg(kind, code, word, payload):
+    """An ICMP message with its checksum; @word: its second 32-bit word."""
+    h = struct.pack("!BBHI", kind, code, 0, word) + payload
     return h[:2] + struct.pack("!H", csum(h)) + h[4:]
+
+
+def icmp_echo(ident, seq, payload, code=0):
+    return icmp_msg(ICMP_ECHO, code, ident << 16 | seq, payload)
 
 
 def ipv4_hdr(src, dst, proto, payload_len):
@@ -366,9 +372,22 @@ def ipv4_hdr(src, dst, proto, payload_len):
     return h[:10] + struct.pack("!H", csum(h)) + h[12:]
 
 
-def a_raw_send(st, proto, data, dst):
-    """Send @data from a raw socket of @proto (kernel builds the IP header)."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, proto)
+def udp4_packet(src, dst, sport, dport, payload):
+    """A whole IPv4 UDP datagram (UDP checksum 0: none)."""
+    u = udp_hdr(sport, dport, payload)
+    return ipv4_hdr(src, dst, socket.IPPROTO_UDP, len(u)) + u
+
+
+def ipv6_hdr(src, dst, nexthdr, payload_len):
+    return struct.pack("!IHBB16s16s", 6 << 28, payload_len, nexthdr, 64,
+                       socket.inet_pton(socket.AF_INET6, src),
+                       socket.inet_pton(socket.AF_INET6, dst))
+
+
+def a_raw_send(st, proto, data, dst, family=socket.AF_INET):
+    """Send @data from a raw socket of @proto: the kernel builds the IP
+    header, but for IPPROTO_RAW (IP_HDRINCL: @data has it)."""
+    s = socket.socket(family, socket.SOCK_RAW, proto)
     try:
         s.sendto(data, (dst, 0))
         return 0
@@ -378,9 +397,14 @@ def a_raw_send(st, proto, data, dst):
         s.close()
 
 
-def a_packet_send(st, ifname, frame):
+SOL_PACKET, PACKET_QDISC_BYPASS = 263, 20
+
+
+def a_packet_send(st, ifname, frame, qdisc_bypass=False):
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     try:
+        if qdisc_bypass:
+            s.setsockopt(SOL_PACKET, PACKET_QDISC_BYPASS, 1)
         s.bind((ifname, 0))
         s.send(frame)
         return 0
@@ -1289,28 +1313,416 @@ def egress_raw_icmp_echo(t):
         expect_eq(ename(e), "EPERM", "raw sendto")
 
 
-@test("differs")
-def egress_packet_socket(t):
-    """AF_PACKET on a veth: a whole frame from the victim's address and port."""
+def veth_frame(packet, tags=0):
+    """An Ethernet frame from ddtv0 to ddtv1 (veth_peer) carrying the IPv4
+    @packet, behind @tags 802.1Q priority tags (VLAN id 0)."""
+    smac = open("/sys/class/net/ddtv0/address").read().strip()
+    dmac = subprocess.run(["ip", "netns", "exec", PEER, "cat",
+                           "/sys/class/net/ddtv1/address"], capture_output=True,
+                          text=True).stdout.strip()
+    return (bytes.fromhex(dmac.replace(":", "")) +
+            bytes.fromhex(smac.replace(":", "")) +
+            b"\x81\x00\x00\x00" * tags + b"\x08\x00" + packet)
+
+
+def packet_forgery(t, tags=0, qdisc_bypass=False):
+    """AF_PACKET on a veth: a whole frame from the victim's address and
+    port, behind @tags priority tags."""
     peer = veth_peer(t)
     p = t.port()
     alice, mallory = t.actor(ALICE), t.actor(MALLORY, caps=("net_raw",))
     expect_eq(alice(a_udp, "s", ("0.0.0.0", p)), 0, "victim")
     peer(a_udp, "e", (V4_PEER, 7))
-    smac = open("/sys/class/net/ddtv0/address").read().strip()
-    dmac = subprocess.run(["ip", "netns", "exec", PEER, "cat",
-                           "/sys/class/net/ddtv1/address"], capture_output=True,
-                          text=True).stdout.strip()
-    payload = udp_hdr(p, 7, b"forged")
-    frame = (bytes.fromhex(dmac.replace(":", "")) +
-             bytes.fromhex(smac.replace(":", "")) + b"\x08\x00" +
-             ipv4_hdr(V4_HOST, V4_PEER, socket.IPPROTO_UDP, len(payload)) + payload)
+    frame = veth_frame(udp4_packet(V4_HOST, V4_PEER, p, 7, b"forged"), tags)
     peer.start(a_udp_echo, "e", 1.5)
-    mallory(a_packet_send, "ddtv0", frame)
+    e = mallory(a_packet_send, "ddtv0", frame, qdisc_bypass)
     src = peer.wait()
     got = alice(a_recv, "s", 0.5)
     check(src is None, "the forged frame reached the peer from %r" % (src,))
     check(got is None, "the reply reached the victim: %r" % (got,))
+    if t.module:
+        expect_eq(ename(e), "ENOBUFS", "packet socket send")
+
+
+@test("differs")
+def egress_packet_socket(t):
+    """AF_PACKET on a veth: a whole frame from the victim's address and port."""
+    packet_forgery(t)
+
+
+@test("differs")
+def egress_raw_icmp_echo_code(t):
+    """An echo request with a non-zero code: the reply copies it, and
+    ping_rcv() delivers it by ident alone."""
+    ident = t.port()
+    alice, mallory = t.actor(ALICE), t.actor(MALLORY, caps=("net_raw",))
+    expect_eq(alice(a_ping, "p", socket.AF_INET, ident), 0, "victim ping socket")
+    e = mallory(a_raw_send, socket.IPPROTO_ICMP,
+                icmp_echo(ident, 1, b"forged", code=7), "127.0.0.1")
+    got = alice(a_recv, "p", 0.5)
+    check(got is None, "the echo reply reached the victim: %r" % (got,))
+    if t.module:
+        expect_eq(ename(e), "EPERM", "raw sendto")
+
+
+ICMP_EXT_ECHO = 42
+PROBE_SYSCTL = "/proc/sys/net/ipv4/icmp_echo_enable_probe"
+
+
+def set_proc(t, path, value):
+    """Write a /proc/sys file, restored after the test."""
+    old = open(path).read().strip()
+    with open(path, "w") as f:
+        f.write(str(value))
+    t.cleanups.append(lambda: open(path, "w").write(old))
+
+
+def icmp_probe(ident, seq, ifindex):
+    """An RFC 8335 extended echo request (PROBE), L bit set, asking about
+    the receiver's own interface @ifindex (interface identification
+    object, C-Type 2); the extension header: version 2 and checksum."""
+    ext = struct.pack("!BBHHBBI", 2 << 4, 0, 0, 8, 3, 2, ifindex)
+    ext = ext[:2] + struct.pack("!H", csum(ext)) + ext[4:]
+    return icmp_msg(ICMP_EXT_ECHO, 0, ident << 16 | seq << 8 | 1, ext)
+
+
+@test("differs")
+def egress_raw_icmp_ext_echo(t):
+    """A PROBE with the victim ping socket's ident: its extended echo
+    reply goes to the ping socket with that ident."""
+    set_proc(t, PROBE_SYSCTL, 1)
+    ident = t.port()
+    alice, mallory = t.actor(ALICE), t.actor(MALLORY, caps=("net_raw",))
+    expect_eq(alice(a_ping, "p", socket.AF_INET, ident), 0, "victim ping socket")
+    e = mallory(a_raw_send, socket.IPPROTO_ICMP,
+                icmp_probe(ident, 1, socket.if_nametoindex("lo")), "127.0.0.1")
+    got = alice(a_recv, "p", 0.5)
+    check(got is None, "the extended echo reply (type %s) reached the victim: "
+          "%r" % (got[0][0] if isinstance(got, tuple) else "?", got))
+    if t.module:
+        expect_eq(ename(e), "EPERM", "raw sendto")
+
+
+@test("differs")
+def egress_raw_icmp6_echo_code(t):
+    """An ICMPv6 echo request with a non-zero code (the kernel fills in
+    the checksum of a raw ICMPv6 socket)."""
+    ident = t.port()
+    alice, mallory = t.actor(ALICE), t.actor(MALLORY, caps=("net_raw",))
+    expect_eq(alice(a_ping, "p", socket.AF_INET6, ident), 0,
+              "victim ICMPv6 ping socket")
+    req = struct.pack("!BBHHH", ICMPV6_ECHO, 7, 0, ident, 1) + b"forged"
+    e = mallory(a_raw_send, socket.IPPROTO_ICMPV6, req, "::1", socket.AF_INET6)
+    got = alice(a_recv, "p", 0.5)
+    check(got is None, "the echo reply reached the victim: %r" % (got,))
+    if t.module:
+        expect_eq(ename(e), "EPERM", "raw sendto")
+
+
+# Fresh namespaces, for tests that change routing state.
+SPLIT_HOST, SPLIT_ROUTER = "ddtsplit", "ddtrouter"
+SPLIT_A = ("ddta0", "10.97.1.1", "ddta1", "10.97.1.2")
+SPLIT_B = ("ddtb0", "10.97.2.1", "ddtb1", "10.97.2.2")
+
+
+def netns(t, name):
+    """A fresh network namespace, lo up, rp_filter 0 (deleted after the
+    test, with its devices)."""
+    sh("ip", "netns", "add", name)
+    t.cleanups.append(lambda: subprocess.run(["ip", "netns", "del", name]))
+    sh("ip", "-n", name, "link", "set", "lo", "up")
+    sh("ip", "netns", "exec", name, "sysctl", "-qw",
+       "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0")
+    return name
+
+
+def veth_link(ns1, dev1, addr1, ns2, dev2, addr2):
+    """A veth pair between two namespaces, a /24 on each end."""
+    sh("ip", "-n", ns1, "link", "add", dev1, "type", "veth", "peer", "name",
+       dev2, "netns", ns2)
+    for ns, dev, addr in ((ns1, dev1, addr1), (ns2, dev2, addr2)):
+        sh("ip", "-n", ns, "addr", "add", addr + "/24", "dev", dev)
+        sh("ip", "netns", "exec", ns, "sysctl", "-qw",
+           "net.ipv4.conf.%s.rp_filter=0" % dev)
+        sh("ip", "-n", ns, "link", "set", dev, "up")
+
+
+def device_split(t):
+    """A host namespace and a router namespace joined by two veth pairs,
+    A and B; alice on 0.0.0.0:P bound to A, mallory on 0.0.0.0:P bound
+    to B; an echo in the router on each link."""
+    netns(t, SPLIT_HOST)
+    netns(t, SPLIT_ROUTER)
+    for d in (SPLIT_A, SPLIT_B):
+        veth_link(SPLIT_HOST, d[0], d[1], SPLIT_ROUTER, d[2], d[3])
+    p = t.port()
+    alice = t.actor(ALICE, netns=SPLIT_HOST)
+    mallory = t.actor(MALLORY, netns=SPLIT_HOST)
+    router = t.actor(None, netns=SPLIT_ROUTER)
+    expect_eq(alice(a_udp, "s", ("0.0.0.0", p), dev=SPLIT_A[0]), 0,
+              "alice on device A")
+    expect_eq(mallory(a_udp, "s", ("0.0.0.0", p), dev=SPLIT_B[0]), 0,
+              "mallory on the same port, device B")
+    for d in (SPLIT_A, SPLIT_B):
+        expect_eq(router(a_udp, d[2], (d[3], 7)), 0, "echo on " + d[3])
+    return alice, mallory, router, p
+
+
+@test("differs")
+def egress_device_split(t):
+    """Mallory, bound to device B, sends with A's address as source
+    (IP_PKTINFO): the router's reply comes back over A, to alice."""
+    alice, mallory, router, p = device_split(t)
+    router.start(a_udp_echo, SPLIT_B[2], 1.0)
+    e = mallory(a_sendmsg_pktinfo, "s", b"forged", (SPLIT_B[3], 7), SPLIT_A[1])
+    src = router.wait()
+    got = alice(a_recv, "s", 0.5)
+    check(got is None, "the reply reached alice over device A: %r" % (got,))
+    check(src is None, "the forged datagram reached the router from %r" % (src,))
+    if t.module:
+        expect_eq(ename(e), "EPERM", "sendmsg")
+
+
+AF_XDP, SOL_XDP = 44, 283
+XDP_MMAP_OFFSETS, XDP_TX_RING, XDP_UMEM_REG = 1, 3, 4
+XDP_UMEM_FILL_RING, XDP_UMEM_COMPLETION_RING = 5, 6
+XDP_COPY = 1 << 1
+XDP_PGOFF_TX_RING = 0x80000000
+XSK_CHUNK, XSK_CHUNKS, XSK_RING = 2048, 8, 4
+MSG_DONTWAIT = 0x40
+
+
+def a_xsk_open(st, name):
+    """socket(AF_XDP, SOCK_RAW, 0): 0 or the errno."""
+    try:
+        st[name] = socket.socket(AF_XDP, socket.SOCK_RAW, 0)
+        return 0
+    except OSError as e:
+        return e.errno
+
+
+def a_xsk_send(st, ifname, frame):
+    """AF_XDP in copy mode: a UMEM, fill, completion and TX rings, bound to
+    queue 0 of @ifname, @frame in one TX descriptor, then the sendto()
+    that transmits it.  (step, errno) of the first step that fails, or
+    (None, 0)."""
+    e = a_xsk_open(st, "xsk")
+    if e:
+        return "socket", e
+    s = st["xsk"]
+    step = "umem"
+    try:
+        # struct xdp_umem_reg as of 4.18 (addr, len, chunk_size,
+        # headroom): both 6.1 and 6.12 take that short form
+        umem = mmap.mmap(-1, XSK_CHUNK * XSK_CHUNKS)
+        st["umem"] = umem
+        umem[:len(frame)] = frame
+        addr = ctypes.addressof(ctypes.c_char.from_buffer(umem))
+        s.setsockopt(SOL_XDP, XDP_UMEM_REG, struct.pack(
+            "=QQII", addr, XSK_CHUNK * XSK_CHUNKS, XSK_CHUNK, 0))
+        for step, opt in (("fill ring", XDP_UMEM_FILL_RING),
+                          ("completion ring", XDP_UMEM_COMPLETION_RING),
+                          ("tx ring", XDP_TX_RING)):
+            s.setsockopt(SOL_XDP, opt, struct.pack("=I", XSK_RING))
+        step = "mmap"
+        off = struct.unpack("=16Q", s.getsockopt(SOL_XDP, XDP_MMAP_OFFSETS, 128))
+        tx_prod, tx_desc = off[4], off[6]
+        ring = mmap.mmap(s.fileno(), tx_desc + 16 * XSK_RING, mmap.MAP_SHARED,
+                         mmap.PROT_READ | mmap.PROT_WRITE,
+                         offset=XDP_PGOFF_TX_RING)
+        st["ring"] = ring
+    except OSError as e:
+        return step, e.errno
+    sxdp = struct.pack("=HHIII", AF_XDP, XDP_COPY, socket.if_nametoindex(ifname),
+                       0, 0)
+    if libc.bind(s.fileno(), ctypes.c_char_p(sxdp), len(sxdp)):
+        return "bind", ctypes.get_errno()
+    struct.pack_into("=QII", ring, tx_desc, 0, len(frame), 0)
+    struct.pack_into("=I", ring, tx_prod, 1)
+    if libc.sendto(s.fileno(), None, 0, MSG_DONTWAIT, None, 0) < 0:
+        return "sendto", ctypes.get_errno()
+    return None, 0
+
+
+@test("differs")
+def egress_af_xdp(t):
+    """AF_XDP (CAP_NET_RAW only) on a veth: a whole frame from the victim's
+    address and port, past every hook of the stack."""
+    peer = veth_peer(t)
+    p = t.port()
+    alice, mallory = t.actor(ALICE), t.actor(MALLORY, caps=("net_raw",))
+    expect_eq(alice(a_udp, "s", ("0.0.0.0", p)), 0, "victim")
+    peer(a_udp, "e", (V4_PEER, 7))
+    frame = veth_frame(udp4_packet(V4_HOST, V4_PEER, p, 7, b"forged"))
+    peer.start(a_udp_echo, "e", 1.5)
+    step, e = mallory(a_xsk_send, "ddtv0", frame)
+    src = peer.wait()
+    got = alice(a_recv, "s", 0.5)
+    check(step in (None, "socket"), "AF_XDP %s: %s" % (step, ename(e)))
+    check(src is None, "the forged frame reached the peer from %r" % (src,))
+    check(got is None, "the reply reached the victim: %r" % (got,))
+    if t.module:
+        expect_eq((step, ename(e)), ("socket", "EPERM"), "AF_XDP socket()")
+
+
+@test("differs")
+def egress_packet_vlan_tags(t):
+    """Three 802.1Q priority tags (VLAN id 0) before the IPv4 header: the
+    receiver strips them all."""
+    packet_forgery(t, tags=3)
+
+
+@test("differs")
+def egress_packet_qdisc_bypass(t):
+    """PACKET_QDISC_BYPASS: straight to the driver, past the qdisc layer."""
+    packet_forgery(t, qdisc_bypass=True)
+
+
+ICMP_DEST_UNREACH, ICMP_PORT_UNREACH = 3, 3
+ICMPV6_DEST_UNREACH, ICMPV6_PORT_UNREACH = 1, 4
+
+
+def forged_port_unreach(family, sport, dport):
+    """A port unreachable error quoting the UDP datagram host:@sport ->
+    peer:@dport, sent to the host, and where to send it."""
+    u = udp_hdr(sport, dport, b"")
+    if family == socket.AF_INET:
+        quote = ipv4_hdr(V4_HOST, V4_PEER, socket.IPPROTO_UDP, len(u)) + u
+        return (socket.IPPROTO_ICMP,
+                icmp_msg(ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, quote), V4_HOST)
+    quote = ipv6_hdr(V6_HOST, V6_PEER, socket.IPPROTO_UDP, len(u)) + u
+    msg = struct.pack("!BBHI", ICMPV6_DEST_UNREACH, ICMPV6_PORT_UNREACH, 0, 0)
+    return socket.IPPROTO_ICMPV6, msg + quote, V6_HOST
+
+
+def forged_icmp_error(t, peer, family, own):
+    """Mallory forges a port unreachable quoting a connected UDP flow to
+    the peer's echo, alice's (or, if @own, her own); the error sets the
+    socket's sk_err, and its owner's next recv() fails."""
+    p = t.port()
+    any_, far = (("0.0.0.0", V4_PEER) if family == socket.AF_INET else
+                 ("::", V6_PEER))
+    alice, mallory = t.actor(ALICE), t.actor(MALLORY, caps=("net_raw",))
+    victim = mallory if own else alice
+    expect_eq(victim(a_udp, "s", (any_, p), family), 0, "bind")
+    expect_eq(victim(a_connect, "s", (far, 7)), 0, "connect to the echo")
+    peer(a_udp, "e", (far, 7), family)
+    proto, msg, dst = forged_port_unreach(family, p, 7)
+    e = mallory(a_raw_send, proto, msg, dst, family)
+    got = victim(a_recv, "s", 0.5)
+    if own:
+        expect_eq(ename(e), "success", "raw sendto")
+        expect_eq(ename(got), "ECONNREFUSED", "her socket's error")
+        return
+    check(got is None, "the forged error reached the victim: %s" %
+          (ename(got) if isinstance(got, int) else repr(got)))
+    peer.start(a_udp_echo, "e")
+    expect_eq(alice(a_send, "s", b"hi"), 0, "send to the echo")
+    check(peer.wait(), "the echo got nothing")
+    got = alice(a_recv, "s")
+    check(isinstance(got, tuple) and got[0] == b"echo:hi",
+          "the echo's reply: %r" % (got,))
+    if t.module:
+        expect_eq(ename(e), "EPERM", "raw sendto")
+
+
+@test("differs")
+def egress_forged_icmp_error(t):
+    """A port unreachable to the host quoting alice's connected flow."""
+    forged_icmp_error(t, veth_peer(t), socket.AF_INET, False)
+
+
+@test("differs")
+def egress_forged_icmp6_error(t):
+    """The same in ICMPv6, quoting a UDPv6 flow."""
+    forged_icmp_error(t, veth_peer(t), socket.AF_INET6, False)
+
+
+FOREIGN_NS, FOREIGN_PEER = "ddtforeign", "ddtfpeer"
+V4_FOREIGN_HOST, V4_FOREIGN_PEER = "10.95.0.1", "10.95.0.2"
+FOREIGN_NET, FOREIGN_SRC = "192.0.2.0/24", "192.0.2.5"
+
+
+def foreign_pair(t, route_back):
+    """A fresh namespace FOREIGN_NS and a peer namespace behind a veth; the
+    peer routes FOREIGN_NET back to FOREIGN_NS if @route_back, else onto
+    its link, where no one answers for it.  The peer's actor, with an
+    echo on V4_FOREIGN_PEER:7."""
+    netns(t, FOREIGN_NS)
+    netns(t, FOREIGN_PEER)
+    veth_link(FOREIGN_NS, "ddtf0", V4_FOREIGN_HOST,
+              FOREIGN_PEER, "ddtf1", V4_FOREIGN_PEER)
+    sh("ip", "-n", FOREIGN_PEER, "route", "add", FOREIGN_NET,
+       *(("via", V4_FOREIGN_HOST) if route_back else ("dev", "ddtf1")))
+    peer = t.actor(None, netns=FOREIGN_PEER)
+    expect_eq(peer(a_udp, "e", (V4_FOREIGN_PEER, 7)), 0, "echo")
+    return peer
+
+
+@test("differs")
+def egress_foreign_source_policy_route(t):
+    """AnyIP through a policy route: FOREIGN_NET is local in table 100 only;
+    a datagram forged from it comes back to alice's wildcard socket."""
+    peer = foreign_pair(t, True)
+    sh("ip", "-n", FOREIGN_NS, "rule", "add", "to", FOREIGN_NET, "lookup", "100")
+    sh("ip", "-n", FOREIGN_NS, "route", "add", "local", FOREIGN_NET, "dev", "lo",
+       "table", "100")
+    p = t.port()
+    alice = t.actor(ALICE, netns=FOREIGN_NS)
+    mallory = t.actor(MALLORY, netns=FOREIGN_NS, caps=("net_raw",))
+    expect_eq(alice(a_udp, "s", ("0.0.0.0", p)), 0, "victim")
+    peer.start(a_udp_echo, "e", 1.0)
+    e = mallory(a_raw_send, socket.IPPROTO_RAW,
+                udp4_packet(FOREIGN_SRC, V4_FOREIGN_PEER, p, 7, b"forged"),
+                V4_FOREIGN_PEER)
+    src = peer.wait()
+    got = alice(a_recv, "s", 0.5)
+    check(got is None, "the reply reached the victim: %r" % (got,))
+    check(src is None, "the forged datagram reached the peer from %r" % (src,))
+    if t.module:
+        expect_eq(ename(e), "EPERM", "raw sendto")
+
+
+CROSS_HOST, CROSS_CONT = "ddtcrossh", "ddtcrossc"
+V4_CROSS_HOST, V4_CROSS_CONT = "10.96.0.1", "10.96.0.2"
+
+
+def cross_netns(t):
+    """A host namespace and a container namespace joined by a veth; alice
+    in the container, mallory and an echo in the host."""
+    netns(t, CROSS_HOST)
+    netns(t, CROSS_CONT)
+    veth_link(CROSS_HOST, "ddtc0", V4_CROSS_HOST, CROSS_CONT, "ddtc1",
+              V4_CROSS_CONT)
+    alice = t.actor(ALICE, netns=CROSS_CONT)
+    mallory = t.actor(MALLORY, netns=CROSS_HOST, caps=("net_raw",))
+    echo = t.actor(None, netns=CROSS_HOST)
+    expect_eq(echo(a_udp, "e", (V4_CROSS_HOST, 7)), 0, "echo")
+    return alice, mallory, echo
+
+
+@test("differs")
+def egress_cross_netns(t):
+    """From the host namespace, a datagram forged from the container's
+    address and alice's port to an echo of the host: the reply is routed
+    into the container, to alice."""
+    alice, mallory, echo = cross_netns(t)
+    p = t.port()
+    expect_eq(alice(a_udp, "s", ("0.0.0.0", p)), 0, "alice in the container")
+    before = t.klog_mark() if t.module else None
+    echo.start(a_udp_echo, "e", 1.0)
+    e = mallory(a_raw_send, socket.IPPROTO_RAW,
+                udp4_packet(V4_CROSS_CONT, V4_CROSS_HOST, p, 7, b"forged"),
+                V4_CROSS_HOST)
+    src = echo.wait()
+    got = alice(a_recv, "s", 0.5)
+    check(got is None, "the reply reached alice in the container: %r" % (got,))
+    check(src is None, "the forged datagram reached the echo from %r" % (src,))
+    if t.module:
+        expect_eq(ename(e), "EPERM", "raw sendto")
+        check(log_has(t, before, "deny egress", "uid=%d" % MALLORY,
+                      "holder_uid=%d" % ALICE, "holder_netns="),
+              "no deny egress line naming the holder's namespace")
 
 
 # ---- rule 3: what must keep flowing ---------------------------------------
@@ -1328,9 +1740,9 @@ def udp_roundtrip(client, server, family, server_host):
     server(a_close, "e")
 
 
-def tcp_roundtrip(client, server, family, server_host):
+def tcp_roundtrip(client, server, family, server_host, dev=None):
     server(a_tcp, "l", (server_host, 0), family, listen=True)
-    client(a_sock, "c", family, socket.SOCK_STREAM)
+    client(a_sock, "c", family, socket.SOCK_STREAM, dev=dev)
     expect_eq(client(a_connect, "c", server(a_name, "l")[:2]), 0,
               "tcp connect to " + server_host)
     check(server(a_accept, "l"), "accept")
@@ -1405,6 +1817,81 @@ def egress_raw_to_unowned(t):
               "the kernel's RST")
 
 
+@test("same")
+def egress_device_split_flows(t):
+    """Alice and mallory share a port on two devices: each one's UDP and
+    TCP with the router over its own device."""
+    alice, mallory, router, p = device_split(t)
+    for who, d in ((alice, SPLIT_A), (mallory, SPLIT_B)):
+        router.start(a_udp_echo, d[2])
+        expect_eq(who(a_sendto, "s", b"hi", (d[3], 7)), 0, "sendto " + d[3])
+        expect_eq(router.wait(), (d[1], p), "source seen by the echo")
+        got = who(a_recv, "s")
+        check(got and got[0] == b"echo:hi", "udp reply from %s: %r" % (d[3], got))
+        tcp_roundtrip(who, router, socket.AF_INET, d[3], dev=d[0])
+
+
+@test("same")
+def egress_icmp_error_own_flow(t):
+    """A port unreachable quoting the sender's own flow: hers to forge."""
+    peer = veth_peer(t)
+    for family in (socket.AF_INET, socket.AF_INET6):
+        forged_icmp_error(t, peer, family, True)
+
+
+@test("same")
+def egress_raw_foreign_source(t):
+    """A datagram forged from alice's port and an address local nowhere:
+    its reply goes to another host, so it goes (in a namespace without
+    ip rules)."""
+    peer = foreign_pair(t, False)
+    p = t.port()
+    alice = t.actor(ALICE, netns=FOREIGN_NS)
+    mallory = t.actor(MALLORY, netns=FOREIGN_NS, caps=("net_raw",))
+    expect_eq(alice(a_udp, "s", ("0.0.0.0", p)), 0, "alice")
+    peer.start(a_udp_echo, "e")
+    e = mallory(a_raw_send, socket.IPPROTO_RAW,
+                udp4_packet(FOREIGN_SRC, V4_FOREIGN_PEER, p, 7, b"raw"),
+                V4_FOREIGN_PEER)
+    expect_eq(ename(e), "success", "raw sendto")
+    expect_eq(peer.wait(), (FOREIGN_SRC, p), "source seen by the peer")
+    check(alice(a_recv, "s", 0.3) is None, "alice received a reply")
+
+
+@test("same")
+def egress_transparent_proxy_flows(t):
+    """TPROXY-style: an IP_TRANSPARENT socket bound to a foreign address
+    sends from it."""
+    peer = foreign_pair(t, False)
+    q = t.port()
+    mallory = t.actor(MALLORY, netns=FOREIGN_NS, caps=("net_admin", "net_raw"))
+    mallory(a_sock, "s", socket.AF_INET, socket.SOCK_DGRAM)
+    expect_eq(mallory(a_setsockopt, "s", socket.IPPROTO_IP, IP_TRANSPARENT, 1),
+              0, "IP_TRANSPARENT")
+    expect_eq(mallory(a_bind, "s", ("192.0.2.7", q)), 0,
+              "bind to a foreign address")
+    peer.start(a_udp_echo, "e")
+    expect_eq(mallory(a_sendto, "s", b"tproxy", (V4_FOREIGN_PEER, 7)), 0,
+              "sendto")
+    expect_eq(peer.wait(), ("192.0.2.7", q), "source seen by the peer")
+
+
+@test("same")
+def egress_cross_netns_unowned(t):
+    """From the host namespace, the container's address as source but a
+    port nobody in the container holds: the datagram goes."""
+    alice, mallory, echo = cross_netns(t)
+    p, q = t.port(), t.port()
+    expect_eq(alice(a_udp, "s", ("0.0.0.0", p)), 0, "alice in the container")
+    echo.start(a_udp_echo, "e")
+    e = mallory(a_raw_send, socket.IPPROTO_RAW,
+                udp4_packet(V4_CROSS_CONT, V4_CROSS_HOST, q, 7, b"raw"),
+                V4_CROSS_HOST)
+    expect_eq(ename(e), "success", "raw sendto")
+    expect_eq(echo.wait(), (V4_CROSS_CONT, q), "source seen by the echo")
+    check(alice(a_recv, "s", 0.3) is None, "alice received a reply")
+
+
 @test("module")
 def egress_modes_and_reports(t):
     ident = t.port()
@@ -1435,6 +1922,42 @@ def egress_modes_and_reports(t):
     expect_eq(t.stats()["egress_dropped"] - s0["egress_dropped"], 1, "egress_dropped")
     check(log_has(t, before, "deny egress", "via=raw", "holder_uid=%d" % ALICE),
           "deny egress line")
+
+
+@test("module")
+def egress_af_xdp_admin(t):
+    """AF_XDP sockets need CAP_NET_ADMIN over the namespace's owner: in
+    each mode, who may open one, what is counted and logged."""
+    s0 = t.stats()
+    for k in ("xsk_refused", "xsk_audited", "xsk_at_load"):
+        check(k in s0, "no %s in the stats" % k)
+    t.sysctl("mode", 2)
+    expect_eq(t.actor(None)(a_xsk_open, "x"), 0, "root")
+    expect_eq(t.actor(MALLORY, caps=("net_admin", "net_raw"))(a_xsk_open, "x"),
+              0, "CAP_NET_ADMIN")
+    expect_eq(t.actor(ALICE, userns=True)(a_xsk_open, "x"), 0,
+              "container root in its own namespace")
+    mallory = t.actor(MALLORY, caps=("net_raw",))
+    expect_eq(t.stats()["xsk_refused"], s0["xsk_refused"], "xsk_refused")
+    before = t.klog_mark()
+    expect_eq(ename(mallory(a_xsk_open, "a")), "EPERM", "enforce mode")
+    expect_eq(t.stats()["xsk_refused"] - s0["xsk_refused"], 1, "xsk_refused")
+    check(log_has(t, before, "deny af_xdp", "uid=%d" % MALLORY),
+          "deny af_xdp line")
+    t.sysctl("mode", 1)
+    before = t.klog_mark()
+    expect_eq(mallory(a_xsk_open, "b"), 0, "audit mode")
+    expect_eq(t.stats()["xsk_audited"] - s0["xsk_audited"], 1, "xsk_audited")
+    check(log_has(t, before, "audit af_xdp"), "audit af_xdp line")
+    t.sysctl("mode", 2)
+    t.sysctl("egress", 0)
+    before = t.klog_mark()
+    expect_eq(mallory(a_xsk_open, "c"), 0, "rule 3 off")
+    st = t.stats()
+    expect_eq((st["xsk_refused"] - s0["xsk_refused"],
+               st["xsk_audited"] - s0["xsk_audited"]), (1, 1),
+              "xsk_refused and xsk_audited with rule 3 off")
+    check(not log_has(t, before, "af_xdp"), "a log line with rule 3 off")
 
 
 # ---- single-domain behaviour: exactly stock ------------------------------
