@@ -25,6 +25,8 @@ enum ddemux_proto {
 	DDEMUX_UDP,
 	DDEMUX_UDPLITE,
 	DDEMUX_PING,		/* ICMP and ICMPv6 echo: one ident space */
+	DDEMUX_SCTP,
+	DDEMUX_DCCP,
 	DDEMUX_NPROTO,
 };
 
@@ -181,7 +183,8 @@ const char *ddemux_state_name(enum ddemux_state s);
 
 /*
  * Share rules: administrator opt-in for cross-domain overlap on a port.
- * Three rule spaces (tcp, udp - which also covers UDP-Lite -, ping), each
+ * Five rule spaces (tcp, udp - which also covers UDP-Lite -, ping, sctp,
+ * dccp), each
  * a sorted list of disjoint, non-adjacent port ranges.  The object is
  * immutable once published; writers build a new one and swap it in.
  */
@@ -189,6 +192,8 @@ enum ddemux_share_proto {
 	DDEMUX_SHARE_TCP,
 	DDEMUX_SHARE_UDP,
 	DDEMUX_SHARE_PING,
+	DDEMUX_SHARE_SCTP,
+	DDEMUX_SHARE_DCCP,
 	DDEMUX_SHARE_NPROTO,
 };
 

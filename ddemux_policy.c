@@ -35,6 +35,8 @@ static const char *const proto_names[DDEMUX_NPROTO] = {
 	[DDEMUX_UDP] = "udp",
 	[DDEMUX_UDPLITE] = "udplite",
 	[DDEMUX_PING] = "ping",
+	[DDEMUX_SCTP] = "sctp",
+	[DDEMUX_DCCP] = "dccp",
 };
 
 const char *ddemux_proto_name(enum ddemux_proto p)
@@ -523,6 +525,8 @@ static const char *const share_names[DDEMUX_SHARE_NPROTO] = {
 	[DDEMUX_SHARE_TCP] = "tcp",
 	[DDEMUX_SHARE_UDP] = "udp",
 	[DDEMUX_SHARE_PING] = "ping",
+	[DDEMUX_SHARE_SCTP] = "sctp",
+	[DDEMUX_SHARE_DCCP] = "dccp",
 };
 
 static enum ddemux_share_proto share_space(enum ddemux_proto p)
@@ -532,6 +536,10 @@ static enum ddemux_share_proto share_space(enum ddemux_proto p)
 		return DDEMUX_SHARE_TCP;
 	case DDEMUX_PING:
 		return DDEMUX_SHARE_PING;
+	case DDEMUX_SCTP:
+		return DDEMUX_SHARE_SCTP;
+	case DDEMUX_DCCP:
+		return DDEMUX_SHARE_DCCP;
 	default:
 		return DDEMUX_SHARE_UDP;	/* UDP and UDP-Lite */
 	}
@@ -749,7 +757,7 @@ static int apply_line(struct ddemux_shares *s, const char *line, size_t len)
  * @len: their number
  *
  * One command per line: "add PROTO PORT[-PORT]", "del PROTO PORT[-PORT]"
- * or "flush", PROTO being tcp, udp or ping.  Blank lines and lines whose
+ * or "flush", PROTO being tcp, udp, ping, sctp or dccp.  Blank lines and lines whose
  * first word starts with '#' are ignored, so the output of
  * ddemux_shares_format() can be written back.  Anything else -- an
  * unknown word, a stray argument, a port outside 1..65535, a control

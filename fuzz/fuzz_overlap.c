@@ -1063,7 +1063,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (ssel % 3 == 2 && a.lport) {
 			static const char *const sp[DDEMUX_NPROTO] = {
-				"tcp", "udp", "udp", "ping"
+				"tcp", "udp", "udp", "ping", "sctp", "dccp"
 			};
 			char cmd[32];
 			int n = kshim_scnprintf(cmd, sizeof(cmd), "add %s %u",

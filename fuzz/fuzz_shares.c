@@ -36,7 +36,9 @@ struct model {
 	uint64_t bm[NSP][WORDS];	/* bit p set: port p shared */
 };
 
-static const char *const sp_names[NSP] = { "tcp", "udp", "ping" };
+static const char *const sp_names[NSP] = {
+	"tcp", "udp", "ping", "sctp", "dccp",
+};
 
 static const uint8_t *g_data;
 static size_t g_size;
@@ -327,6 +329,8 @@ static const enum ddemux_proto space_proto[NSP][2] = {
 	{ DDEMUX_TCP, DDEMUX_TCP },
 	{ DDEMUX_UDP, DDEMUX_UDPLITE },	/* udp rules cover UDP-Lite */
 	{ DDEMUX_PING, DDEMUX_PING },
+	{ DDEMUX_SCTP, DDEMUX_SCTP },
+	{ DDEMUX_DCCP, DDEMUX_DCCP },
 };
 
 static void check_cover_port(const struct ddemux_shares *s,
