@@ -83,6 +83,11 @@ struct ddemux_domain {
  *	dual-stack IPv6 socket (v6only=0, wildcard) carries both bits.
  * @state: &enum ddemux_state.
  * @flags: %DDEMUX_REUSEADDR, %DDEMUX_REUSEPORT, %DDEMUX_KERNEL, ...
+ * @part: for a socket bound to several local addresses (SCTP), which of
+ *	its @parts sets this is (from 0).  A socket's set is then the union
+ *	of its parts: every part has the same port, domain, device, state
+ *	and flags, and one local address.
+ * @parts: how many; 0 for a socket's only set (every other socket).
  *
  * A packet address (proto, family, local addr:port, remote addr:port,
  * ingress device) is in the set when every field matches or the set has
@@ -105,7 +110,12 @@ struct ddemux_aset {
 	u8 fam;
 	u8 state;
 	u8 flags;
+	u8 part;
+	u8 parts;
 };
+
+/* The most local addresses of one socket's set (DDEMUX_* @parts). */
+#define DDEMUX_PARTS_MAX	32
 
 /**
  * struct ddemux_paddr - one packet address, seen from the receiving socket
@@ -227,6 +237,10 @@ bool ddemux_overlap(const struct ddemux_aset *a, const struct ddemux_aset *b);
 bool ddemux_aset_equal(const struct ddemux_aset *a, const struct ddemux_aset *b);
 bool ddemux_aset_within(const struct ddemux_aset *a,
 			const struct ddemux_aset *b);
+bool ddemux_parts_overlap(const struct ddemux_aset *a, unsigned int na,
+			  const struct ddemux_aset *b, unsigned int nb);
+bool ddemux_parts_within(const struct ddemux_aset *set,
+			 const struct ddemux_aset *parts, unsigned int n);
 bool ddemux_same_domain(const struct ddemux_domain *a,
 			const struct ddemux_domain *b, u8 domain_mask);
 enum ddemux_verdict ddemux_decide(const struct ddemux_policy *pol,

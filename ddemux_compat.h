@@ -82,6 +82,13 @@
 	((void)(n), register_net_sysctl(net, path, table))
 #endif
 
+/* struct proto's accept: one argument structure since 6.10 */
+#if KERNEL_VERSION(6, 10, 0) <= LINUX_VERSION_CODE
+#define DDEMUX_ACCEPT_ARG 1
+#else
+#define DDEMUX_ACCEPT_ARG 0
+#endif
+
 /* UDP: 6.12 has a table pointer per namespace (possibly the global one). */
 #if KERNEL_VERSION(6, 2, 0) <= LINUX_VERSION_CODE
 #define ddemux_udp_table(net) ((net)->ipv4.udp_table)

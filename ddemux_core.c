@@ -122,17 +122,19 @@ static int hook_install(struct ddemux_hook *h)
 	int err;
 
 	h->ops.flags = FTRACE_OPS_FL_PERMANENT;
+	h->ops.func = h->wrapper ? ddemux_redirect : h->func;
 	if (h->wrapper) {
-		h->ops.func = ddemux_redirect;
 		h->ops.flags |= FTRACE_OPS_FL_IPMODIFY;
 		if (!IS_ENABLED(CONFIG_HAVE_DYNAMIC_FTRACE_WITH_ARGS))
 			h->ops.flags |= FTRACE_OPS_FL_SAVE_REGS;
+	}
+	if (h->target) {
 		err = ftrace_set_filter_ip(&h->ops, (unsigned long)h->target,
 					   0, 0);
 	} else {
+		/* a function that is not exported: by its name */
 		char name[KSYM_NAME_LEN];
 
-		h->ops.func = h->func;
 		strscpy(name, h->name, sizeof(name));
 		err = ftrace_set_filter(&h->ops, (unsigned char *)name,
 					strlen(name), 0);
@@ -820,8 +822,180 @@ void ddemux_relearn(struct ddemux_net *dn, struct sock *sk, int proto,
 /* @sk holds no set any more, nor a reservation. */
 void ddemux_forget(struct ddemux_net *dn, const struct sock *sk)
 {
+	if (sk->sk_protocol == IPPROTO_SCTP) {
+		ddemux_parts_forget(dn, sk);
+		return;
+	}
 	ddemux_reg_release(&dn->reg, sk);
 	ddemux_reg_release(&dn->reg, ddemux_resv_key(sk));
+}
+
+/* ---- sets of several local addresses ------------------------------------ */
+
+/*
+ * A socket bound to several local addresses (SCTP) holds its set as
+ * parts, one local address each (struct ddemux_aset, @part and @parts):
+ * part i is the registry entry keyed ddemux_part_key(sk, i), an address
+ * inside the socket (so never another socket's key), and its
+ * reservation is keyed ddemux_resv_key() of that.  A change is judged
+ * part by part: each new part that no part held already contains is
+ * claimed, pending, and a refusal drops what was reserved; then the
+ * parts the socket holds once the kernel is done are recorded, the
+ * reservations dropped.  The callers serialise the changes of such
+ * sockets (ddemux_sctp.c's mutex).
+ */
+
+/* What @sk holds, as the registry has it: its parts. */
+void ddemux_parts_held(struct ddemux_net *dn, const struct sock *sk,
+		       struct ddemux_parts *held)
+{
+	unsigned int i;
+
+	for (i = 0; i < DDEMUX_PARTS_MAX; i++)
+		if (!ddemux_reg_get(&dn->reg, ddemux_part_key(sk, i),
+				    &held->set[i], NULL))
+			break;
+	held->n = i;
+}
+
+/**
+ * ddemux_parts_begin - judge a change of a set of several addresses
+ * @dn: the namespace's state
+ * @sk: the socket
+ * @held: out, the parts it holds now
+ * @to: the parts it is to hold (or a superset of them)
+ * @op: the change, for a report
+ *
+ * Returns 0 with every new part reserved, or the error of the first
+ * refused (ddemux_judge(), ddemux_gate()) with nothing reserved.
+ */
+int ddemux_parts_begin(struct ddemux_net *dn, struct sock *sk,
+		       struct ddemux_parts *held,
+		       const struct ddemux_parts *to, const char *op)
+{
+	unsigned int i;
+	int err;
+
+	err = ddemux_gate(dn);
+	if (err)
+		return err;
+	ddemux_parts_held(dn, sk, held);
+	for (i = 0; i < to->n; i++) {
+		if (ddemux_parts_within(&to->set[i], held->set, held->n))
+			continue;
+		err = ddemux_judge(dn, sock_net(sk),
+				   ddemux_resv_key(ddemux_part_key(sk, i)),
+				   &to->set[i], DDEMUX_CLAIM_PENDING, op);
+		if (err) {
+			while (i--)
+				ddemux_reg_release(&dn->reg,
+						   ddemux_resv_key(ddemux_part_key(sk, i)));
+			return err;
+		}
+	}
+	return 0;
+}
+
+/**
+ * ddemux_parts_end - record the parts a socket holds after a change
+ * @dn: the namespace's state
+ * @sk: the socket
+ * @held: what it held before (ddemux_parts_begin()), or NULL
+ * @to: what was judged, or NULL
+ * @now: what it holds now (0 parts: nothing)
+ * @op: the change, for a report
+ *
+ * A part within one held or judged is recorded as it is; anything else
+ * (what the kernel did without a judgment: the port it picked, say) is
+ * learned (ddemux_learn()).  Then the parts beyond @now's go, and the
+ * reservations.
+ */
+void ddemux_parts_end(struct ddemux_net *dn, struct sock *sk,
+		      const struct ddemux_parts *held,
+		      const struct ddemux_parts *to,
+		      struct ddemux_parts *now, const char *op)
+{
+	unsigned int i;
+
+	for (i = 0; i < now->n; i++) {
+		struct ddemux_aset *s = &now->set[i];
+		const void *key = ddemux_part_key(sk, i);
+
+		s->part = now->n > 1 ? i : 0;
+		s->parts = now->n > 1 ? now->n : 0;
+		if ((held && ddemux_parts_within(s, held->set, held->n)) ||
+		    (to && ddemux_parts_within(s, to->set, to->n)))
+			record(dn, key, s);
+		else
+			ddemux_learn(dn, sock_net(sk), key, s, op);
+	}
+	for (i = now->n; i < DDEMUX_PARTS_MAX; i++)
+		if (!ddemux_reg_release(&dn->reg, ddemux_part_key(sk, i)))
+			break;
+	for (i = 0; to && i < to->n; i++)
+		ddemux_reg_release(&dn->reg,
+				   ddemux_resv_key(ddemux_part_key(sk, i)));
+}
+
+/**
+ * ddemux_parts_adopt - record the parts of a socket found at load
+ * @dn: the namespace's state
+ * @sk: the socket, referenced
+ * @now: its parts, as it holds them
+ *
+ * As ddemux_adopt(), part by part: what a hook has recorded for @sk
+ * since stays.  The callers keep the socket's set from changing
+ * meanwhile (ddemux_sctp.c's mutex).  Returns -ENOMEM if a part could
+ * not be recorded.  Process context.
+ */
+int ddemux_parts_adopt(struct ddemux_net *dn, struct sock *sk,
+		       struct ddemux_parts *now)
+{
+	struct ddemux_policy pol;
+	struct ddemux_conflict c;
+	struct ddemux_aset held;
+	enum ddemux_verdict v;
+	bool overlap = false;
+	unsigned int i;
+
+	if (!now->n || ddemux_reg_get(&dn->reg, sk, &held, NULL))
+		return 0;
+	for (i = 0; i < now->n; i++) {
+		struct ddemux_aset *s = &now->set[i];
+
+		s->part = now->n > 1 ? i : 0;
+		s->parts = now->n > 1 ? now->n : 0;
+		rcu_read_lock();
+		ddemux_policy_of(dn, &pol);
+		v = ddemux_reg_claim(&dn->reg, ddemux_part_key(sk, i), s, 0,
+				     DDEMUX_CLAIM_IF_ABSENT | DDEMUX_CLAIM_FORCE,
+				     &pol, GFP_KERNEL, &c);
+		rcu_read_unlock();
+		if (c.unrecorded)
+			return -ENOMEM;
+		if (v != DDEMUX_ALLOW && !overlap) {
+			overlap = true;
+			ddemux_count(dn, DDEMUX_ST_OVERLAPS_AT_LOAD);
+			ddemux_report(dn->net, "enumerate", DDEMUX_ALLOW, s, &c);
+		}
+	}
+	ddemux_count(dn, DDEMUX_ST_ENUMERATED);
+	return 0;
+}
+
+/* @sk holds no part any more, nor a reservation of one. */
+void ddemux_parts_forget(struct ddemux_net *dn, const struct sock *sk)
+{
+	unsigned int i;
+	bool part, resv;
+
+	for (i = 0; i < DDEMUX_PARTS_MAX; i++) {
+		part = ddemux_reg_release(&dn->reg, ddemux_part_key(sk, i));
+		resv = ddemux_reg_release(&dn->reg,
+					  ddemux_resv_key(ddemux_part_key(sk, i)));
+		if (!part && !resv && i)
+			break;
+	}
 }
 
 /* ---- the load gate --------------------------------------------------- */

@@ -171,6 +171,41 @@ struct ddemux_move {
 	struct ddemux_aset to;
 };
 
+/*
+ * A socket bound to several local addresses (SCTP) holds its set as
+ * parts (ddemux.h): part @i is keyed by an address inside the socket.
+ */
+static inline const void *ddemux_part_key(const struct sock *sk,
+					  unsigned int i)
+{
+	return (const u8 *)sk + 2 * i;
+}
+
+/**
+ * struct ddemux_parts - the parts of one socket's set
+ * @n: how many
+ * @set: the parts
+ *
+ * Too big for the stack: allocated by the callers.
+ */
+struct ddemux_parts {
+	unsigned int n;
+	struct ddemux_aset set[DDEMUX_PARTS_MAX];
+};
+
+void ddemux_parts_held(struct ddemux_net *dn, const struct sock *sk,
+		       struct ddemux_parts *held);
+int ddemux_parts_begin(struct ddemux_net *dn, struct sock *sk,
+		       struct ddemux_parts *held,
+		       const struct ddemux_parts *to, const char *op);
+void ddemux_parts_end(struct ddemux_net *dn, struct sock *sk,
+		      const struct ddemux_parts *held,
+		      const struct ddemux_parts *to,
+		      struct ddemux_parts *now, const char *op);
+void ddemux_parts_forget(struct ddemux_net *dn, const struct sock *sk);
+int ddemux_parts_adopt(struct ddemux_net *dn, struct sock *sk,
+		       struct ddemux_parts *now);
+
 int ddemux_move_begin(struct ddemux_move *m, struct ddemux_net *dn,
 		      struct sock *sk, int proto, const struct ddemux_aset *to,
 		      const char *op);
@@ -246,11 +281,12 @@ extern unsigned int ddemux_net_id;
 
 /*
  * The adapters' kernel hooks: ftrace ops on kernel functions (see
- * ddemux_core.c, "Hooks").  A redirect resumes the call in @wrapper, a
- * function of the same prototype that calls the original; with
- * @filter_vals, only calls whose argument @filter_arg is one of those
- * values (each below 64) are redirected.  A hook without @wrapper is a
- * plain callback at entry, @func.
+ * ddemux_core.c, "Hooks"), at @target, or by @name where there is none
+ * (a function that is not exported).  A redirect resumes the call in
+ * @wrapper, a function of the same prototype that calls the original;
+ * with @filter_vals, only calls whose argument @filter_arg is one of
+ * those values (each below 64) are redirected.  A hook without @wrapper
+ * is a plain callback at entry, @func.
  */
 struct ddemux_hook {
 	const char *name;

@@ -46,6 +46,9 @@ static inline int ddemux_sk_proto(const struct sock *sk)
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6:
 		return sk->sk_type == SOCK_DGRAM ? DDEMUX_PING : -1;
+	case IPPROTO_SCTP:
+		return sk->sk_type == SOCK_STREAM ||
+		       sk->sk_type == SOCK_SEQPACKET ? DDEMUX_SCTP : -1;
 	}
 	return -1;
 }

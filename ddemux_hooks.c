@@ -773,6 +773,8 @@ static int set_device(struct ddemux_net *dn, struct sock *sk, int proto,
 	ret = device_index(sock_net(sk), optname, optval, optlen, &ifindex);
 	if (ret)
 		return ret;
+	if (proto == DDEMUX_SCTP)	/* its own lock first */
+		return ddemux_sctp_set_device(dn, sk, ifindex, false);
 	sockopt_lock_sock(sk);
 	ret = bind_device_locked(dn, sk, proto, ifindex);
 	sockopt_release_sock(sk);
@@ -826,6 +828,10 @@ static int ddemux_sock_bindtoindex(struct sock *sk, int ifindex, bool lock_sk)
 	dn = guarded(sk, &proto);
 	if (!dn) {
 		ret = sock_bindtoindex(sk, ifindex, lock_sk);
+		goto out;
+	}
+	if (proto == DDEMUX_SCTP) {
+		ret = ddemux_sctp_set_device(dn, sk, ifindex, !lock_sk);
 		goto out;
 	}
 	if (lock_sk)
@@ -967,14 +973,22 @@ int ddemux_hooks_init(void)
 {
 	int err = ddemux_hooks_install(hooks, ARRAY_SIZE(hooks));
 
-	if (!err)
-		synchronize_rcu_tasks();
-	return err;
+	if (err)
+		return err;
+	err = ddemux_sctp_init();
+	if (err) {
+		ddemux_hooks_remove(hooks, ARRAY_SIZE(hooks));
+		ddemux_hooks_quiesce();
+		return err;
+	}
+	synchronize_rcu_tasks();
+	return 0;
 }
 
 /* Remove every socket hook and wait until no ddemux code runs. */
 void ddemux_hooks_exit(void)
 {
+	ddemux_sctp_exit();
 	ddemux_hooks_remove(hooks, ARRAY_SIZE(hooks));
 	ddemux_hooks_quiesce();
 }
@@ -1188,6 +1202,8 @@ int ddemux_enumerate(struct net *net, struct ddemux_net *dn)
 		err = enumerate_ping(net, dn, AF_INET, &b);
 	if (!err)
 		err = enumerate_ping(net, dn, AF_INET6, &b);
+	if (!err)
+		err = ddemux_sctp_enumerate(net, dn);
 	batch_drop(&b);
 	kvfree(b.sk);
 	return err;

@@ -13,4 +13,12 @@ int ddemux_hooks_init(void);
 void ddemux_hooks_exit(void);
 int ddemux_enumerate(struct net *net, struct ddemux_net *dn);
 
+/* ddemux_sctp.c, the SCTP part of this adapter */
+struct sock;
+int ddemux_sctp_init(void);
+void ddemux_sctp_exit(void);
+int ddemux_sctp_enumerate(struct net *net, struct ddemux_net *dn);
+int ddemux_sctp_set_device(struct ddemux_net *dn, struct sock *sk,
+			   int ifindex, bool locked);
+
 #endif /* _DDEMUX_HOOKS_H */

@@ -327,7 +327,7 @@ static int sockets_show(struct seq_file *seq, void *v)
 	struct pid *pid;
 
 	if (v == SEQ_START_TOKEN) {
-		seq_puts(seq, "proto local remote dev state uid cgroup opt pid\n");
+		seq_puts(seq, "proto local remote dev state uid cgroup opt pid addrs\n");
 		return 0;
 	}
 	ddemux_reg_iter_row(&it->walk, &row);
@@ -337,12 +337,17 @@ static int sockets_show(struct seq_file *seq, void *v)
 	pid = row.pid ? find_pid_ns(row.pid, &init_pid_ns) : NULL;
 	ddemux_aset_format_local(s, local, sizeof(local));
 	ddemux_aset_format_remote(s, remote, sizeof(remote));
-	seq_printf(seq, "%s %s %s %d %s%s %u %llu %s %d\n",
+	seq_printf(seq, "%s %s %s %d %s%s %u %llu %s %d ",
 		   ddemux_proto_name(s->proto), local, remote, s->dev,
 		   ddemux_state_name(s->state), row.pending ? "+pending" : "",
 		   from_kuid_munged(seq_user_ns(seq), s->dom.uid), s->dom.cgid,
 		   ddemux_flags_text(s->flags),
 		   pid ? pid_nr_ns(pid, it->pidns) : 0);
+	/* the parts of a set of several addresses: "1/2" ... */
+	if (s->parts)
+		seq_printf(seq, "%u/%u\n", s->part + 1, s->parts);
+	else
+		seq_puts(seq, "-\n");
 	return 0;
 }
 

@@ -301,7 +301,54 @@ bool ddemux_aset_equal(const struct ddemux_aset *a, const struct ddemux_aset *b)
 	       a->dev == b->dev && a->mdev == b->mdev && a->lport == b->lport &&
 	       a->rport == b->rport && a->proto == b->proto &&
 	       a->fam == b->fam && a->state == b->state &&
-	       a->flags == b->flags;
+	       a->flags == b->flags && a->part == b->part &&
+	       a->parts == b->parts;
+}
+
+/**
+ * ddemux_parts_overlap - do two sets of several local addresses overlap?
+ * @a: the parts of one set
+ * @na: how many (at least 1)
+ * @b: the parts of the other
+ * @nb: how many (at least 1)
+ *
+ * A set of several local addresses on one port (an SCTP socket's) is the
+ * union of its parts, one local address each: two such sets overlap when
+ * a part of one overlaps a part of the other.  The registry holds the
+ * parts as entries of their own, so that each claim is judged part by
+ * part; this is the definition that holds it to.
+ */
+bool ddemux_parts_overlap(const struct ddemux_aset *a, unsigned int na,
+			  const struct ddemux_aset *b, unsigned int nb)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < na; i++)
+		for (j = 0; j < nb; j++)
+			if (ddemux_overlap(&a[i], &b[j]))
+				return true;
+	return false;
+}
+
+/**
+ * ddemux_parts_within - is @set within one of @n parts?
+ * @set: a set of one local address
+ * @parts: the parts of a set of several
+ * @n: how many
+ *
+ * A sufficient test, not a complete one (a set within the union of two
+ * parts and within neither says false): the callers judge what it does
+ * not vouch for.
+ */
+bool ddemux_parts_within(const struct ddemux_aset *set,
+			 const struct ddemux_aset *parts, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (ddemux_aset_within(set, &parts[i]))
+			return true;
+	return false;
 }
 
 /**

@@ -9,8 +9,8 @@
  * and asks the registries whether a set of another domain holds that
  * address (ddemux_rule3()).
  *
- * What is judged.  TCP, UDP and UDP-Lite packets, whose reply arrives at
- * their source address and port, from their destination; ICMP and ICMPv6
+ * What is judged.  TCP, UDP, UDP-Lite and SCTP packets, whose reply
+ * arrives at their source address and port, from their destination; ICMP and ICMPv6
  * echo requests, of any code, and extended echo requests (RFC 8335),
  * whose replies ping_rcv() delivers by ident; and ICMP errors, which the
  * receiving kernel hands to the socket that sent the packet they quote
@@ -157,11 +157,14 @@ static bool parse_l4(const struct sk_buff *skb, unsigned int thoff, u8 l4,
 	case IPPROTO_TCP:
 	case IPPROTO_UDP:
 	case IPPROTO_UDPLITE:
+	case IPPROTO_SCTP:
+		/* the ports lead the header, in this order, in each */
 		ports = skb_header_pointer(skb, thoff, sizeof(pbuf), pbuf);
 		if (!ports)
 			return false;
 		pkt->proto = l4 == IPPROTO_TCP ? DDEMUX_TCP :
-			     l4 == IPPROTO_UDP ? DDEMUX_UDP : DDEMUX_UDPLITE;
+			     l4 == IPPROTO_UDP ? DDEMUX_UDP :
+			     l4 == IPPROTO_SCTP ? DDEMUX_SCTP : DDEMUX_UDPLITE;
 		pkt->sport = ntohs(ports[0]);
 		pkt->dport = ntohs(ports[1]);
 		return true;

@@ -121,7 +121,7 @@ struct ddemux_dom {
 #define DOM_UID_BIT	BIT_ULL(63)	/* cgroup ids are below 2^63 */
 
 /* The documented memory: one 104-byte slab object per entry. */
-static_assert(sizeof(struct ddemux_aset) == 60);
+static_assert(sizeof(struct ddemux_aset) == 64);
 static_assert(sizeof(struct ddemux_entry) == 104);
 static_assert(offsetof(struct ddemux_entry, anode_next) ==
 	      offsetof(struct ddemux_entry, anode.next));
