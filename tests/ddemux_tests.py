@@ -2465,7 +2465,7 @@ def registry_lists_sockets(t):
     alice(a_tcp, "l", ("::", p), socket.AF_INET6, listen=True)
     lines = open(PROC + "/sockets").read().splitlines()
     expect_eq(lines[0].split(), ["proto", "local", "remote", "dev", "state", "uid",
-                                 "cgroup", "opt", "pid"], "header")
+                                 "cgroup", "opt", "pid", "addrs"], "header")
     rows = [l.split() for l in lines[1:]]
     check(["udp", "0.0.0.0:%d" % p, "*:*", "0", "bound", str(ALICE)] ==
           next((r[:6] for r in rows if r[1] == "0.0.0.0:%d" % p), None),
