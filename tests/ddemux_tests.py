@@ -356,6 +356,40 @@ def tcp_hdr(src, dst, sport, dport, seq, ack, flags):
     return h[:16] + struct.pack("!H", csum(pseudo + h)) + h[18:]
 
 
+def _crc32c_table():
+    table = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ (0x82f63b78 if c & 1 else 0)
+        table.append(c)
+    return table
+
+
+CRC32C = _crc32c_table()
+
+
+def crc32c(data):
+    """CRC32c (Castagnoli), as SCTP's checksum: crc32c(b"123456789") is
+    0xe3069283."""
+    c = 0xffffffff
+    for b in data:
+        c = CRC32C[(c ^ b) & 0xff] ^ (c >> 8)
+    return c ^ 0xffffffff
+
+
+SCTP_INIT, SCTP_INIT_ACK = 1, 2
+
+
+def sctp_init(sport, dport, tag):
+    """An SCTP packet carrying one INIT chunk (verification tag 0, initiate
+    tag @tag, 10 streams each way), with its CRC32c: the kernel stores it
+    little-endian (sctp_compute_cksum())."""
+    chunk = struct.pack("!BBHIIHHI", SCTP_INIT, 0, 20, tag, 65536, 10, 10, 1)
+    pkt = struct.pack("!HHII", sport, dport, 0, 0) + chunk
+    return pkt[:8] + struct.pack("<I", crc32c(pkt)) + pkt[12:]
+
+
 def icmp_msg(kind, code, word, payload):
     """An ICMP message with its checksum; @word: its second 32-bit word."""
     h = struct.pack("!BBHI", kind, code, 0, word) + payload
@@ -459,6 +493,26 @@ def a_sniff_tcp(st, name, sport, flags, timeout=2.0):
     return None
 
 
+def a_sniff_sctp(st, name, sport, dport, chunk, timeout=2.0):
+    """From a raw IPPROTO_SCTP socket: a packet @sport -> @dport whose
+    first chunk is of type @chunk; its verification tag, or None."""
+    s = st[name]
+    end = time.time() + timeout
+    while time.time() < end:
+        s.settimeout(max(0.05, end - time.time()))
+        try:
+            pkt = s.recv(65536)
+        except socket.timeout:
+            return None
+        ihl = (pkt[0] & 0xf) * 4
+        if len(pkt) < ihl + 13:
+            continue
+        sp, dp, vtag, _, ctype = struct.unpack("!HHIIB", pkt[ihl:ihl + 13])
+        if (sp, dp, ctype) == (sport, dport, chunk):
+            return vtag
+    return None
+
+
 def a_peer_setsock(st, name, kind, proto):
     st[name] = socket.socket(socket.AF_INET, kind, proto)
     return True
@@ -474,6 +528,112 @@ def a_tcp_recv(st, name, timeout=2.0):
         return "timeout"
     except OSError as e:
         return errno.errorcode.get(e.errno, str(e.errno))
+
+
+# SCTP: one-to-one (SOCK_STREAM) and one-to-many (SOCK_SEQPACKET) sockets
+IPPROTO_SCTP = SOL_SCTP = 132
+SCTP_SOCKOPT_BINDX_ADD, SCTP_SOCKOPT_BINDX_REM = 100, 101
+
+
+def a_sctp(st, name, addr=None, family=socket.AF_INET, kind=socket.SOCK_STREAM,
+           listen=False, **opts):
+    """Create an SCTP socket, bind it to @addr if given, listen if asked;
+    0 or the errno of bind() or listen()."""
+    a_sock(st, name, family, kind, IPPROTO_SCTP, **opts)
+    e = a_bind(st, name, addr) if addr else 0
+    if not e and listen:
+        e = a_listen(st, name)
+    return e
+
+
+def sctp_sockaddrs(addrs):
+    """A packed array of sockaddr_in / sockaddr_in6, as sctp_bindx() takes."""
+    out = b""
+    for host, port in addrs:
+        if ":" in host:
+            out += (struct.pack("=H", socket.AF_INET6) + struct.pack("!HI", port, 0)
+                    + socket.inet_pton(socket.AF_INET6, host) + struct.pack("=I", 0))
+        else:
+            out += (struct.pack("=H", socket.AF_INET) + struct.pack("!H", port)
+                    + socket.inet_aton(host) + bytes(8))
+    return out
+
+
+def a_bindx(st, name, addrs, add=True):
+    """sctp_bindx(): add (or remove) @addrs to (from) the socket's set;
+    0 or the errno."""
+    opt = SCTP_SOCKOPT_BINDX_ADD if add else SCTP_SOCKOPT_BINDX_REM
+    return _err(st[name].setsockopt, SOL_SCTP, opt, sctp_sockaddrs(addrs))
+
+
+def a_sctp_connect(st, name, addr, timeout=5.0):
+    """connect() of a one-to-one socket: 0 once the association is up, or
+    the errno (ETIMEDOUT if it is neither up nor refused by @timeout)."""
+    s = st[name]
+    s.settimeout(timeout)
+    try:
+        s.connect(addr)
+        return 0
+    except socket.timeout:
+        return errno.ETIMEDOUT
+    except OSError as e:
+        return e.errno
+    finally:
+        s.settimeout(None)
+
+
+def a_sctp_accept(st, name, timeout=1.0):
+    """The peer of an association accepted on @name, or None: none came,
+    or @name does not listen."""
+    try:
+        return a_accept(st, name, timeout)
+    except OSError:
+        return None
+
+
+def sctp_who_gets(client, dst, family, kind, holders, timeout=1.0):
+    """The client opens an association to @dst: connect() on a one-to-one
+    socket, a message sent with sendto() on a one-to-many one.  The names
+    of the @holders (name: actor, each with a socket "l") whose socket got
+    it: accepted it, or received the message."""
+    client(a_sctp, "c", None, family, kind)
+    if kind == socket.SOCK_STREAM:
+        e = client(a_sctp_connect, "c", dst)
+        check(e in (0, errno.ECONNREFUSED), "client connect: %s" % ename(e))
+    else:
+        expect_eq(client(a_sendto, "c", b"from carol", dst), 0, "client sendto")
+    got = []
+    for name, who in holders.items():
+        if kind == socket.SOCK_STREAM:
+            if who(a_sctp_accept, "l", timeout) is not None:
+                got.append(name)
+        else:
+            r = who(a_recv, "l", timeout)
+            if isinstance(r, tuple) and r[0] == b"from carol":
+                got.append(name)
+    client(a_close, "c")
+    return got
+
+
+def sctp_roundtrip(client, server, family, kind, dst):
+    """A message each way between the client's socket "c" (connected
+    first if one-to-one) and the server's listening socket "l"."""
+    if kind == socket.SOCK_STREAM:
+        expect_eq(client(a_sctp_connect, "c", dst), 0, "connect to %s" % (dst,))
+        check(server(a_sctp_accept, "l", 3.0), "accept from %s" % (dst,))
+        expect_eq(client(a_send, "c", b"ping"), 0, "send")
+        expect_eq(server(a_tcp_recv, "l.child"), b"ping", "data to %s" % (dst,))
+        expect_eq(server(a_send, "l.child", b"pong"), 0, "reply")
+        expect_eq(client(a_tcp_recv, "c"), b"pong", "reply from %s" % (dst,))
+        return
+    expect_eq(client(a_sendto, "c", b"ping", dst), 0, "sendto %s" % (dst,))
+    got = server(a_recv, "l", 3.0)
+    check(isinstance(got, tuple) and got[0] == b"ping",
+          "message to %s: %r" % (dst, got))
+    expect_eq(server(a_sendto, "l", b"pong", got[1]), 0, "reply")
+    got = client(a_recv, "c", 3.0)
+    check(isinstance(got, tuple) and got[0] == b"pong",
+          "reply from %s: %r" % (dst, got))
 
 
 # ---- the test context -------------------------------------------------
@@ -1299,6 +1459,51 @@ def egress_raw_tcp_rst(t):
     expect_eq(peer(a_tcp_recv, "l.child"), b"still", "the connection after the RST")
 
 
+def raw_sctp_init(t, victim_port):
+    """Mallory sends an SCTP INIT from @victim_port (None: a port nobody
+    holds) over the veth to an SCTP listener in the peer, which answers
+    INIT-ACK.  Alice's SCTP listener is on 0.0.0.0:@victim_port.  Sniffed
+    in the peer (the INIT) and in the host (the INIT-ACK); the errno of
+    mallory's sendto() and what the two sniffers saw."""
+    peer = veth_peer(t)
+    p = victim_port or t.port()
+    alice, mallory = t.actor(ALICE), t.actor(MALLORY, caps=("net_raw",))
+    host = t.actor(None)
+    if victim_port:
+        expect_eq(alice(a_sctp, "l", ("0.0.0.0", p), listen=True), 0,
+                  "victim's SCTP listener")
+    expect_eq(peer(a_sctp, "l", (V4_PEER, 80), listen=True), 0,
+              "the peer's SCTP listener")
+    for who in (peer, host):
+        who(a_peer_setsock, "sniff", socket.SOCK_RAW, IPPROTO_SCTP)
+    peer.start(a_sniff_sctp, "sniff", p, 80, SCTP_INIT, 1.5)
+    host.start(a_sniff_sctp, "sniff", 80, p, SCTP_INIT_ACK, 1.5)
+    e = mallory(a_raw_send, IPPROTO_SCTP, sctp_init(p, 80, 0x5eed1e55), V4_PEER)
+    return e, peer.wait(), host.wait()
+
+
+@test("differs")
+def egress_raw_sctp_init(t):
+    """An INIT from the victim's SCTP port: the INIT-ACK comes back to it."""
+    p = t.port()
+    e, init, ack = raw_sctp_init(t, p)
+    check(init is None, "the forged INIT reached the peer (sendto: %s), %s" % (
+        ename(e), "whose INIT-ACK came back to the victim's port"
+        if ack == 0x5eed1e55 else "which did not answer it"))
+    check(ack is None, "an INIT-ACK came back to the victim's port")
+    if t.module:
+        expect_eq(ename(e), "EPERM", "raw sendto")
+
+
+@test("same")
+def egress_raw_sctp_unowned(t):
+    """The same INIT from a port nobody holds goes, and is answered."""
+    e, init, ack = raw_sctp_init(t, None)
+    expect_eq(ename(e), "success", "raw sendto")
+    check(init is not None, "the INIT did not reach the peer")
+    expect_eq(ack, 0x5eed1e55, "the INIT-ACK's verification tag")
+
+
 @test("differs")
 def egress_raw_icmp_echo(t):
     """An echo request with the victim ping socket's ident."""
@@ -2030,6 +2235,226 @@ def cross_user_disjoint_addresses(t):
     check(got and got[0] == b"m", "mallory's own traffic")
 
 
+# ---- SCTP: sets of several addresses --------------------------------------
+
+SCTP_KINDS = {socket.SOCK_STREAM: "one-to-one", socket.SOCK_SEQPACKET: "one-to-many"}
+
+
+def sctp_squat(t, family, kind, any_, dst):
+    """Alice binds with SO_REUSEADDR and listens a moment later; mallory
+    binds the same with SO_REUSEADDR (the SCTP stack shares a port among
+    such sockets while none of them listens) and listens first: the
+    client's association goes to whoever listens."""
+    p = t.port()
+    alice, mallory, carol = t.actor(ALICE), t.actor(MALLORY), t.actor(CAROL)
+    expect_eq(alice(a_sctp, "l", (any_, p), family, kind, ra=True), 0,
+              "daemon bind")
+    before = t.klog_mark() if t.module else None
+    e = mallory(a_sctp, "l", (any_, p), family, kind, ra=True)
+    if not e:
+        mallory(a_listen, "l")  # the squatter listens first
+    el = alice(a_listen, "l")
+    got = sctp_who_gets(carol, (dst, p), family, kind,
+                        {"alice": alice, "mallory": mallory})
+    check("mallory" not in got,
+          "the squatter (uid %d) got the client's %s association; the "
+          "daemon's listen: %s" % (MALLORY, SCTP_KINDS[kind], ename(el)))
+    expect_eq(got, ["alice"], "who got the client's association")
+    expect_eq(ename(e), "EADDRINUSE", "squatter's bind")
+    expect_eq(el, 0, "daemon listen")
+    if t.module:
+        check(log_has(t, before, "deny bind", "uid=%d" % MALLORY,
+                      "holder_uid=%d" % ALICE, 'set="sctp'),
+              "no deny bind line naming both sides and the sctp set")
+
+
+@test("differs")
+def sctp_reuseaddr_cobind(t):
+    sctp_squat(t, socket.AF_INET, socket.SOCK_STREAM, "0.0.0.0", "127.0.0.1")
+
+
+@test("differs")
+def sctp6_reuseaddr_cobind(t):
+    """IPv6, one-to-many: the client's first message goes to the squatter."""
+    sctp_squat(t, socket.AF_INET6, socket.SOCK_SEQPACKET, "::", "::1")
+
+
+@test("differs")
+def sctp_bindx_add_overlap(t):
+    """Mallory binds another address of the port, then adds alice's with
+    sctp_bindx(): on stock Linux her set then covers alice's address, and
+    listening first she gets its associations."""
+    local_addrs(t, "127.0.0.2", "127.0.0.3")
+    p = t.port()
+    alice, mallory, carol = t.actor(ALICE), t.actor(MALLORY), t.actor(CAROL)
+    expect_eq(alice(a_sctp, "l", ("127.0.0.2", p), ra=True), 0, "alice's bind")
+    expect_eq(mallory(a_sctp, "l", ("127.0.0.3", p), ra=True), 0,
+              "mallory on another address of the port")
+    before = t.klog_mark() if t.module else None
+    e = mallory(a_bindx, "l", [("127.0.0.2", p)])
+    expect_eq(mallory(a_listen, "l"), 0, "mallory listens")
+    el = alice(a_listen, "l")
+    holders = {"alice": alice, "mallory": mallory}
+    got = sctp_who_gets(carol, ("127.0.0.2", p), socket.AF_INET,
+                        socket.SOCK_STREAM, holders)
+    check("mallory" not in got,
+          "mallory (uid %d) got the association to alice's 127.0.0.2:%d; "
+          "alice's listen: %s" % (MALLORY, p, ename(el)))
+    expect_eq(got, ["alice"], "who got the association to 127.0.0.2")
+    expect_eq(ename(e), "EADDRINUSE", "mallory's bindx add of alice's address")
+    expect_eq(el, 0, "alice's listen")
+    got = sctp_who_gets(carol, ("127.0.0.3", p), socket.AF_INET,
+                        socket.SOCK_STREAM, holders)
+    expect_eq(got, ["mallory"], "who got the association to 127.0.0.3")
+    if t.module:
+        check(log_has(t, before, "deny bindx", "uid=%d" % MALLORY,
+                      "holder_uid=%d" % ALICE, 'set="sctp'),
+              "no deny bindx line naming both sides and the sctp set")
+
+
+@test("same")
+def sctp_multihome_flows(t):
+    """A multi-homed one-to-one server (bind, then sctp_bindx add and
+    remove), a one-to-many server, IPv6, and autobind on connect(),
+    sendto() and listen(): associations and data both ways."""
+    local_addrs(t, "127.0.0.2", "127.0.0.3")
+    p = t.port()
+    alice, carol = t.actor(ALICE), t.actor(CAROL)
+    expect_eq(alice(a_sctp, "l", ("127.0.0.2", p)), 0, "bind")
+    expect_eq(alice(a_bindx, "l", [("127.0.0.3", p)]), 0, "bindx add")
+    expect_eq(alice(a_listen, "l"), 0, "listen")
+    for dst in ("127.0.0.3", "127.0.0.2"):
+        carol(a_sctp, "c")
+        sctp_roundtrip(carol, alice, socket.AF_INET, socket.SOCK_STREAM, (dst, p))
+        check(carol(a_name, "c")[1], "the client's autobound port")
+    expect_eq(alice(a_bindx, "l", [("127.0.0.2", p)], False), 0, "bindx remove")
+    # the association made to 127.0.0.2 before the remove goes on
+    expect_eq(carol(a_send, "c", b"again"), 0, "send")
+    expect_eq(alice(a_tcp_recv, "l.child"), b"again", "the existing association")
+    carol(a_sctp, "r")
+    expect_eq(ename(carol(a_sctp_connect, "r", ("127.0.0.2", p))), "ECONNREFUSED",
+              "connect to the removed address")
+    carol(a_sctp, "c")
+    sctp_roundtrip(carol, alice, socket.AF_INET, socket.SOCK_STREAM,
+                   ("127.0.0.3", p))
+    alice(a_close, "l")
+    # one-to-many, IPv4 and IPv6: the client's sendto() autobinds
+    for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+        q = t.port()
+        expect_eq(alice(a_sctp, "l", (host, q), family, socket.SOCK_SEQPACKET,
+                        listen=True), 0, "one-to-many listener on " + host)
+        carol(a_sctp, "c", None, family, socket.SOCK_SEQPACKET)
+        sctp_roundtrip(carol, alice, family, socket.SOCK_SEQPACKET, (host, q))
+        check(carol(a_name, "c")[1], "the client's autobound port")
+        alice(a_close, "l")
+    # IPv6 one-to-one on an autobound listener
+    expect_eq(alice(a_sctp, "l", None, socket.AF_INET6, listen=True), 0,
+              "listen() on an unbound socket")
+    r = alice(a_name, "l")[1]
+    check(r, "the listener's autobound port")
+    carol(a_sctp, "c", None, socket.AF_INET6)
+    sctp_roundtrip(carol, alice, socket.AF_INET6, socket.SOCK_STREAM, ("::1", r))
+
+
+@test("same")
+def sctp_same_user_reuse(t):
+    """Two processes of one user share a port with SO_REUSEADDR, as the
+    SCTP stack allows: one listens, the other connects out from it."""
+    p, q = t.port(), t.port()
+    alice, other, carol = t.actor(ALICE), t.actor(ALICE), t.actor(CAROL)
+    expect_eq(alice(a_sctp, "l", ("0.0.0.0", p), ra=True), 0, "first")
+    expect_eq(other(a_sctp, "c", ("0.0.0.0", p), ra=True), 0,
+              "second process of the same user")
+    expect_eq(alice(a_listen, "l"), 0, "the first listens")
+    expect_eq(ename(other(a_sctp, "l2", ("0.0.0.0", p), ra=True, listen=True)),
+              "EADDRINUSE", "a second listener (the SCTP stack refuses it)")
+    carol(a_sctp, "c")
+    sctp_roundtrip(carol, alice, socket.AF_INET, socket.SOCK_STREAM,
+                   ("127.0.0.1", p))
+    expect_eq(carol(a_sctp, "l", ("127.0.0.1", q), listen=True), 0,
+              "carol's server")
+    sctp_roundtrip(other, carol, socket.AF_INET, socket.SOCK_STREAM,
+                   ("127.0.0.1", q))
+    expect_eq(other(a_name, "c")[1], p, "the outgoing association's port")
+
+
+def sctp_rows(port):
+    """The registry's sctp rows on @port."""
+    rows = [l.split() for l in open(PROC + "/sockets").read().splitlines()[1:]]
+    return [r for r in rows if r[0] == "sctp" and r[1].endswith(":%d" % port)]
+
+
+@test("module")
+def sctp_registry_rows(t):
+    """One row per address of an SCTP socket's set, numbered N/M."""
+    local_addrs(t, "127.0.0.2", "127.0.0.3")
+    p, q = t.port(), t.port()
+    alice = t.actor(ALICE)
+    lines = open(PROC + "/sockets").read().splitlines()
+    expect_eq(lines[0].split(), ["proto", "local", "remote", "dev", "state", "uid",
+                                 "cgroup", "opt", "pid", "addrs"], "header")
+    expect_eq(alice(a_sctp, "s", ("127.0.0.2", p)), 0, "bind")
+    expect_eq(alice(a_bindx, "s", [("127.0.0.3", p)]), 0, "bindx add")
+    expect_eq(alice(a_sctp, "u", ("127.0.0.1", q)), 0, "a single address")
+
+    def want(state):
+        rows = sctp_rows(p)
+        expect_eq(sorted((r[1], r[4], r[5]) for r in rows),
+                  [("127.0.0.2:%d" % p, state, str(ALICE)),
+                   ("127.0.0.3:%d" % p, state, str(ALICE))],
+                  "rows of the two-address socket (%s)" % rows)
+        expect_eq(sorted(r[9] for r in rows), ["1/2", "2/2"], "addrs column")
+
+    want("bound")
+    expect_eq([(r[1], r[9]) for r in sctp_rows(q)], [("127.0.0.1:%d" % q, "-")],
+              "the single-address socket's row")
+    expect_eq(alice(a_listen, "s"), 0, "listen")
+    want("listen")
+    expect_eq(alice(a_bindx, "s", [("127.0.0.2", p)], False), 0, "bindx remove")
+    rows = sctp_rows(p)
+    expect_eq([(r[1], r[4], r[9]) for r in rows],
+              [("127.0.0.3:%d" % p, "listen", "-")], "rows after the remove")
+    alice(a_close, "s")
+    alice(a_close, "u")
+    for _ in range(20):
+        if not sctp_rows(p) and not sctp_rows(q):
+            break
+        time.sleep(0.1)
+    expect_eq(sctp_rows(p) + sctp_rows(q), [], "rows after close")
+
+
+@test("module")
+def sctp_preexisting_enumerated(t):
+    """SCTP sockets that exist at insmod, a listener and both ends of an
+    association, are in the registry: their ports are protected at once."""
+    p, q = t.port(), t.port()
+    alice, mallory = t.actor(ALICE), t.actor(MALLORY)
+    subprocess.run(["rmmod", "ddemux"], check=True)
+    try:
+        expect_eq(alice(a_sctp, "l", ("0.0.0.0", p), ra=True, listen=True), 0,
+                  "listener while unloaded")
+        expect_eq(alice(a_sctp, "s", ("127.0.0.1", q), listen=True), 0,
+                  "server while unloaded")
+        alice(a_sctp, "c", ra=True)
+        expect_eq(alice(a_sctp_connect, "c", ("127.0.0.1", q)), 0,
+                  "association while unloaded")
+        check(alice(a_sctp_accept, "s"), "accept")
+    finally:
+        subprocess.run(["insmod", t.ko], check=True)
+    r = alice(a_name, "c")[1]
+    for port, what in ((p, "listener"), (q, "server"), (r, "client")):
+        check(any(row[5] == str(ALICE) for row in sctp_rows(port)),
+              "no registry row of the %s on port %d: %s" % (what, port,
+                                                            sctp_rows(port)))
+    expect_eq(ename(mallory(a_sctp, "l", ("0.0.0.0", p), ra=True)), "EADDRINUSE",
+              "co-bind on the listener's port")
+    # stock SCTP lets this one through: the client does not listen
+    expect_eq(ename(mallory(a_sctp, "c", ("0.0.0.0", r), ra=True)), "EADDRINUSE",
+              "co-bind on the associated client's port")
+    expect_eq(alice(a_send, "c", b"still"), 0, "send")
+    expect_eq(alice(a_tcp_recv, "s.child"), b"still", "the association after insmod")
+
+
 # ---- the module's interface ----------------------------------------------
 
 @test("module")
@@ -2040,7 +2465,7 @@ def registry_lists_sockets(t):
     alice(a_tcp, "l", ("::", p), socket.AF_INET6, listen=True)
     lines = open(PROC + "/sockets").read().splitlines()
     expect_eq(lines[0].split(), ["proto", "local", "remote", "dev", "state", "uid",
-                                 "cgroup", "opt", "pid"], "header")
+                                 "cgroup", "opt", "pid", "addrs"], "header")
     rows = [l.split() for l in lines[1:]]
     check(["udp", "0.0.0.0:%d" % p, "*:*", "0", "bound", str(ALICE)] ==
           next((r[:6] for r in rows if r[1] == "0.0.0.0:%d" % p), None),
