@@ -9,8 +9,8 @@
  * module's load fail if it cannot, and takes the hooks out when the
  * module goes.  Each hook is a redirect (ddemux_core.c, "hooks") whose
  * wrapper reaches the original through the socket's own operations
- * (sk->sk_prot->bind, sock->ops->connect, ...), which point at it, or,
- * for peeloff, through its export.
+ * (sk->sk_prot->bind, sock->ops->connect, ...), which point at it; one,
+ * on sctp_sock_migrate(), is a plain callback.
  *
  * The set.  An SCTP socket's address set is its bound local addresses,
  * on its port, from any peer: one part per address (ddemux_parts_*(),
@@ -36,8 +36,9 @@
  *    picked here (as UDP's autobind, ddemux_hooks.c), which is what the
  *    SCTP stack does itself (sctp_autobind());
  *  - listen(): the state, recorded after;
- *  - accept() and peeloff: the new socket takes its parent's addresses
- *    and port, and is recorded in its parent's domain (as a TCP child);
+ *  - accept() and peeloff (getsockopt(SCTP_SOCKOPT_PEELOFF)): the new
+ *    socket takes its parent's addresses and port, and is recorded in
+ *    its parent's domain (as a TCP child);
  *  - SO_BINDTODEVICE (ddemux_sctp_set_device());
  *  - the socket's end (sk_destruct: ddemux_forget()).
  *
@@ -69,14 +70,10 @@ static DEFINE_MUTEX(sctp_lock);
 static DEFINE_MUTEX(sctp_hooks_lock);
 static bool sctp_hooked;
 
-/* sctp_do_peeloff(), looked up on first use: reset when the module goes */
-static int (*peeloff_fn)(struct sock *sk, sctp_assoc_t id,
-			 struct socket **sockp);
-
 /*
  * A peeloff runs under its parent's socket lock (sctp_getsockopt()),
  * where sctp_lock may not be taken (it is taken before socket locks):
- * the new socket is handed from sctp_do_peeloff() to the getsockopt()
+ * the new socket is handed from sctp_sock_migrate() to the getsockopt()
  * around it, keyed by the task and the parent, and recorded once the
  * lock is released.
  */
@@ -631,49 +628,32 @@ static struct sock *ddemux_sctp_accept(struct sock *sk, int flags, int *err,
 #endif
 
 /*
- * Hand a peeled-off socket to the getsockopt() around this peeloff; one
- * made elsewhere (a kernel user, without the parent's lock) is recorded
- * at once.
+ * sctp_sock_migrate(oldsk, newsk, ...), at entry: a peeloff (or an
+ * accept, which ddemux_sctp_accept() records) moves an association to a
+ * new socket.  The new socket goes to the getsockopt() around a peeloff
+ * of this task's, referenced; a peeloff elsewhere (sctp_do_peeloff() has
+ * no caller in the kernel but that getsockopt()) is not followed.  Any
+ * context the function runs in: it takes a spinlock and a reference.
  */
-static void peeled_off(struct sock *parent, struct sock *child)
+static void notrace ddemux_sctp_sock_migrate(unsigned long ip,
+					     unsigned long parent_ip,
+					     struct ftrace_ops *op,
+					     struct ftrace_regs *fregs)
 {
-	struct peeloff_ctx *ctx, *found = NULL;
+	struct sock *parent = (struct sock *)ddemux_ftrace_arg(fregs, 0);
+	struct sock *child = (struct sock *)ddemux_ftrace_arg(fregs, 1);
+	struct peeloff_ctx *ctx;
 
 	spin_lock(&peeloffs_lock);
 	list_for_each_entry(ctx, &peeloffs, node) {
-		if (ctx->task == current && ctx->parent == parent) {
-			found = ctx;
+		if (ctx->task == current && ctx->parent == parent &&
+		    !ctx->child) {
+			sock_hold(child);
+			ctx->child = child;
 			break;
 		}
 	}
-	if (found && !found->child) {
-		sock_hold(child);
-		found->child = child;
-	}
 	spin_unlock(&peeloffs_lock);
-	if (!found)
-		adopt_child(parent, child);
-}
-
-static int ddemux_sctp_do_peeloff(struct sock *sk, sctp_assoc_t id,
-				  struct socket **sockp)
-{
-	int idx = ddemux_enter();
-	typeof(peeloff_fn) fn = READ_ONCE(peeloff_fn);
-	int err;
-
-	if (!fn) {
-		/* the module is live: its export is there to be had */
-		fn = symbol_get(sctp_do_peeloff);
-		if (fn)
-			symbol_put(sctp_do_peeloff);
-		WRITE_ONCE(peeloff_fn, fn);
-	}
-	err = fn ? fn(sk, id, sockp) : -EAGAIN;
-	if (!err)
-		peeled_off(sk, (*sockp)->sk);
-	ddemux_leave(idx);
-	return err;
 }
 
 /**
@@ -830,7 +810,7 @@ static struct ddemux_hook sctp_hooks[] = {
 	SCTP_REDIRECT(sctp_sendmsg),
 	SCTP_REDIRECT(sctp_inet_listen),
 	SCTP_REDIRECT(sctp_accept),
-	SCTP_REDIRECT(sctp_do_peeloff),
+	{ .name = "sctp_sock_migrate", .func = ddemux_sctp_sock_migrate },
 };
 
 static int sctp_hooks_on(void)
@@ -853,7 +833,6 @@ static void sctp_hooks_off(void)
 		ddemux_hooks_remove(sctp_hooks, ARRAY_SIZE(sctp_hooks));
 		ddemux_hooks_quiesce();
 		sctp_hooked = false;
-		WRITE_ONCE(peeloff_fn, NULL);
 	}
 	mutex_unlock(&sctp_hooks_lock);
 }
@@ -897,15 +876,16 @@ static struct notifier_block sctp_module_nb = {
  */
 int ddemux_sctp_init(void)
 {
-	typeof(sctp_do_peeloff) *probe;
+	typeof(sctp_for_each_endpoint) *probe;
 	int err;
 
 	err = register_module_notifier(&sctp_module_nb);
 	if (err)
 		return err;
-	probe = symbol_get(sctp_do_peeloff);	/* NULL unless it is live */
+	/* NULL unless it is live (symbol_get() takes GPL exports only) */
+	probe = symbol_get(sctp_for_each_endpoint);
 	if (probe) {
-		symbol_put(sctp_do_peeloff);
+		symbol_put(sctp_for_each_endpoint);
 		err = sctp_hooks_on();
 		if (err)
 			unregister_module_notifier(&sctp_module_nb);

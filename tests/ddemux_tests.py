@@ -2378,6 +2378,67 @@ def sctp_same_user_reuse(t):
     expect_eq(other(a_name, "c")[1], p, "the outgoing association's port")
 
 
+SCTP_SOCKOPT_PEELOFF, SCTP_GET_ASSOC_ID_LIST = 102, 29
+
+
+def a_sctp_peeloff(st, name, newname):
+    """Peel the first association of one-to-many socket @name off into a
+    socket of its own, kept as @newname; 0 or the errno."""
+    s = st[name]
+    try:
+        ids = s.getsockopt(SOL_SCTP, SCTP_GET_ASSOC_ID_LIST, 4 + 4 * 8)
+    except OSError as e:
+        return e.errno
+    if not struct.unpack_from("=I", ids)[0]:
+        return errno.ENOENT
+    # in and out through one buffer, which socket.getsockopt() cannot do
+    arg = ctypes.create_string_buffer(
+        struct.pack("=Ii", struct.unpack_from("=I", ids, 4)[0], 0))
+    n = ctypes.c_uint(8)
+    # the kernel returns the new descriptor, and writes it to the buffer
+    if libc.getsockopt(s.fileno(), SOL_SCTP, SCTP_SOCKOPT_PEELOFF, arg,
+                       ctypes.byref(n)) < 0:
+        return ctypes.get_errno()
+    st[newname] = socket.socket(fileno=struct.unpack("=Ii", arg.raw[:8])[1])
+    return 0
+
+
+@test("differs")
+def sctp_peeloff_keeps_port(t):
+    """An association peeled off a one-to-many socket keeps its port when
+    the socket it came from closes: another user cannot then take the
+    port from under it (on stock, with SO_REUSEADDR on both, and the
+    peeled-off socket not listening, the SCTP stack lets her, and her
+    listener gets the port's new associations)."""
+    p = t.port()
+    alice, mallory, carol = t.actor(ALICE), t.actor(MALLORY), t.actor(CAROL)
+    expect_eq(alice(a_sctp, "l", ("0.0.0.0", p), kind=socket.SOCK_SEQPACKET,
+                    ra=True, listen=True), 0, "alice's one-to-many server")
+    carol(a_sctp, "c", None, socket.AF_INET, socket.SOCK_SEQPACKET)
+    expect_eq(carol(a_sendto, "c", b"hello", ("127.0.0.1", p)), 0, "carol's message")
+    got = alice(a_recv, "l")
+    check(isinstance(got, tuple) and got[0] == b"hello", "alice's message: %r" % (got,))
+    expect_eq(alice(a_sctp_peeloff, "l", "peeled"), 0, "peeloff")
+    if t.module:
+        rows = sctp_rows(p)
+        check(len([r for r in rows if r[5] == str(ALICE)]) >= 2,
+              "the peeled-off socket has no row of its own: %s" % rows)
+    alice(a_close, "l")
+    e = mallory(a_sctp, "l", ("0.0.0.0", p), kind=socket.SOCK_SEQPACKET, ra=True,
+                listen=True)
+    holders = {"mallory": mallory}
+    got = sctp_who_gets(t.actor(CAROL), ("127.0.0.1", p), socket.AF_INET,
+                        socket.SOCK_SEQPACKET, holders) if not e else []
+    check("mallory" not in got,
+          "mallory (uid %d) took the port of alice's peeled-off association "
+          "and got a new one" % MALLORY)
+    expect_eq(ename(e), "EADDRINUSE", "mallory's bind of the peeled-off port")
+    alice(a_send, "peeled", b"still")
+    got = carol(a_recv, "c")
+    check(isinstance(got, tuple) and got[0] == b"still",
+          "the peeled-off association after: %r" % (got,))
+
+
 def sctp_rows(port):
     """The registry's sctp rows on @port."""
     rows = [l.split() for l in open(PROC + "/sockets").read().splitlines()[1:]]
