@@ -1419,7 +1419,29 @@ def shrink(cfg, seed, ops, fail, step, deadline):
 
     # the failing step must stay the last: the kind names its op
     last = prefix[-1]
-    body, complete, replays = ddmin(prefix[:-1], lambda c: test(c + [last]), deadline)
+    body, replays = prefix[:-1], 0
+    # first whole sockets (every op that names one), and the reloads: the
+    # few that matter are found in as many replays as there are sockets
+    groups = []
+    for op in body:
+        g = ("reload",) if op[0] == "reload" else (op[1], op[2])
+        if g not in groups:
+            groups.append(g)
+    keep = (last[1], last[2]) if len(last) > 2 else None
+    for g in groups:
+        if g == keep or time.time() > deadline:
+            continue
+        cand = [op for op in body if not (
+            (op[0] == "reload" and g == ("reload",)) or
+            (len(op) > 2 and (op[1], op[2]) == g) or
+            (op[0] == "accept" and (op[1], op[3]) == g))]
+        if len(cand) == len(body):
+            continue
+        replays += 1
+        if test(cand + [last]):
+            body = cand
+    body, complete, more = ddmin(body, lambda c: test(c + [last]), deadline)
+    replays += more
     if len(body) == 1 and time.time() < deadline:
         replays += 1
         if test([last]):
@@ -1501,8 +1523,7 @@ def main():
     else:
         seeds = [args.seed] if args.seed is not None else \
             list(range(args.first_seed, args.first_seed + args.seeds))
-    shrink_deadline = None
-    shrunk = 0
+    to_shrink = collections.OrderedDict()
     for n, seed in enumerate(seeds):
         ts = time.time()
         if not args.replay:
@@ -1522,36 +1543,42 @@ def main():
                 if f.check != "m":
                     stats["stock: " + CHECK_NAMES[f.check] + " failures (expected)"] += 1
             found = [(step, f) for step, f in found if f.check in "mk"]
-        kinds = collections.OrderedDict()
+        firsts = collections.OrderedDict()
         for step, f in found:
             print("oracle: seed %d step %d FAIL %s" % (seed, step, f))
             print("    op: %s" % op_text(ops[step]))
-            kinds.setdefault(f.kind(), (step, f))
+            firsts.setdefault(f.kind(), (step, f))
         sys.stdout.flush()
-        for kind, (step, f) in sorted(kinds.items(), key=lambda kv: (
-                "cbmka".index(kv[1][1].check), kv[1][0])):
+        for kind, (step, f) in firsts.items():
             results[f.check].append("seed %d step %d: %s" % (seed, step, kind))
-            if args.replay:
-                continue
-            if shrink_deadline is None:
-                shrink_deadline = time.time() + args.shrink_seconds
-            if shrunk >= args.max_shrinks or time.time() > shrink_deadline:
-                print("oracle: not shrinking %s (budget spent)" % kind)
-                continue
-            shrunk += 1
-            print("oracle: shrinking seed %d: %s, from %d ops" % (seed, kind, step + 1))
-            sys.stdout.flush()
-            t1 = time.time()
-            small, complete, replays = shrink(cfg, seed, ops, f, step, shrink_deadline)
-            path = write_repro(seed, cfg, small, kind, "%d-%s" % (
-                step, re.sub(r"[^a-z0-9]+", "-", kind.lower()).strip("-")))
-            print("oracle: shrunk %s: seed %d, %d ops (%s, %d replays, %.0f s), "
-                  "replay with --replay %s:" % (
-                      kind, seed, len(small), "minimal" if complete else
-                      "CUT SHORT by the time bound", replays, time.time() - t1, path))
-            for op in small:
-                print("      %s" % json.dumps(op))
-            sys.stdout.flush()
+            if kind not in to_shrink:
+                to_shrink[kind] = (seed, cfg.domain, ops, step, f)
+    # then the shortest reproducer of each kind, steals and overlaps first,
+    # within the time bound
+    deadline = time.time() + args.shrink_seconds
+    order = sorted(to_shrink.items(), key=lambda kv: ("cbmka".index(kv[1][4].check),
+                                                      kv[1][3]))
+    for n, (kind, (seed, domain, ops, step, f)) in enumerate(order):
+        if args.replay:
+            break
+        if n >= args.max_shrinks or time.time() > deadline:
+            print("oracle: not shrinking %s (seed %d step %d: time or count bound "
+                  "reached)" % (kind, seed, step))
+            continue
+        cfg.domain = domain
+        print("oracle: shrinking %s: seed %d, from %d ops" % (kind, seed, step + 1))
+        sys.stdout.flush()
+        t1 = time.time()
+        small, complete, replays = shrink(cfg, seed, ops, f, step, deadline)
+        path = write_repro(seed, cfg, small, kind, "%d-%s" % (
+            step, re.sub(r"[^a-z0-9]+", "-", kind.lower()).strip("-")))
+        print("oracle: shrunk %s: seed %d, %d ops (%s, %d replays, %.0f s), "
+              "replay with --replay %s:" % (
+                  kind, seed, len(small), "minimal" if complete else
+                  "CUT SHORT by the time bound", replays, time.time() - t1, path))
+        for op in small:
+            print("      %s" % json.dumps(op))
+        sys.stdout.flush()
     probes = stats["probes"]
     print("oracle: %d seeds, %d ops in %.0f s; %d sockets checked; %d probes, %d delivered, "
           "%d not delivered; %s" % (

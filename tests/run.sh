@@ -16,7 +16,7 @@
 #    the differential oracle (tests/oracle.py): DDEMUX_ORACLE_SEEDS (2)
 #    random sequences of DDEMUX_ORACLE_STEPS (150) operations, a reload
 #    every 60, domains 1 and 3, a failure shrunk for up to
-#    DDEMUX_ORACLE_SHRINK (60) seconds (0 seeds: skipped);
+#    DDEMUX_ORACLE_SHRINK (90) seconds (0 seeds: skipped);
 #    then the kernel's own socket selftests with ddemux loaded, when built
 #    (tests/selftests.sh);
 # 4. rmmod; then the module DKMS built (tests/dkms.sh), when given: it
@@ -32,7 +32,7 @@ cd "$(dirname "$0")/.."
 rc=0
 oracle_seeds=${DDEMUX_ORACLE_SEEDS:-2}
 oracle_steps=${DDEMUX_ORACLE_STEPS:-150}
-oracle_shrink=${DDEMUX_ORACLE_SHRINK:-60}
+oracle_shrink=${DDEMUX_ORACLE_SHRINK:-90}
 echo "== stock kernel"
 python3 tests/ddemux_tests.py --stock || rc=1
 if ((oracle_seeds)); then
