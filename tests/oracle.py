@@ -1100,6 +1100,7 @@ def check_delivery(world, ks, rng, limit, focus, stats):
             continue
         if c:
             clients.append(c)
+        stats["probe path %s" % p["path"]] += 1
         probes.append((pid, k, s, p))
     if clients:
         end = time.time() + 1.0
@@ -1585,7 +1586,7 @@ def main():
               len(seeds), stats["ops"], time.time() - t0, stats["sockets seen"], probes,
               stats["delivered"], stats["not delivered"],
               ", ".join("%s %d" % kv for kv in sorted(stats.items())
-                        if kv[0].startswith(("unprobed", "probe not", "op ", "pairs")))))
+                        if kv[0].startswith(("unprobed", "probe ", "op ", "pairs")))))
     for cg in CGROUPS:
         try:
             os.rmdir("%s/%s" % (dt.CGROOT, cg))
