@@ -83,6 +83,7 @@ DEVS = {
 }
 VRF, VRF_TABLE, VRF_SLAVES = "vrf0", 10, ("d2",)
 LO6_EXTRA = "fd77:ff::1"
+NO_VRF = False      # --no-vrf: as on a kernel without VRFs
 
 # Address pools: (address, weight).  The common ones are where overlaps
 # happen; the exotic ones (multicast, broadcast, the VRF's, v4-mapped)
@@ -569,8 +570,9 @@ class World:
             run("ip", "netns", "del", ns, check=False)
             run("ip", "netns", "add", ns)
         # a kernel without VRFs (the debug kernel): d2 is a plain device
-        self.has_vrf = run("ip", "-n", TEST_NS, "link", "add", VRF, "type", "vrf",
-                           "table", str(VRF_TABLE), check=False).returncode == 0
+        self.has_vrf = not NO_VRF and run(
+            "ip", "-n", TEST_NS, "link", "add", VRF, "type", "vrf", "table",
+            str(VRF_TABLE), check=False).returncode == 0
         self.slaves = VRF_SLAVES if self.has_vrf else ()
         cmds = ["link set lo up",
                 "addr add 127.0.0.2/8 dev lo",
@@ -1484,12 +1486,17 @@ def main():
     ap.add_argument("--max-shrinks", type=int, default=6,
                     help="kinds of failure shrunk per run")
     ap.add_argument("--replay")
+    ap.add_argument("--no-vrf", action="store_true",
+                    help="no VRF: d2 is a plain device (automatic when the "
+                    "kernel has no VRFs)")
     ap.add_argument("--kernel-bugs", choices=("avoid", "allow"), default="avoid",
                     help="avoid (default) or allow sequences known to make the "
                     "kernel itself WARN (a WARN fails the VM run)")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
 
+    global NO_VRF
+    NO_VRF = args.no_vrf
     for m in ("inet_diag", "tcp_diag", "udp_diag", "vrf", "veth"):
         run("modprobe", m, check=False)
     if args.stock:
