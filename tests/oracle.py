@@ -314,8 +314,20 @@ def _kind_of(s):
 
 
 def o_op(st, op):
-    """Run one operation; the outcome as a short string (errors are
-    outcomes)."""
+    """Run one operation: (outcome as a short string -- errors are
+    outcomes --, the socket's local port afterwards)."""
+    res = _op(st, op)
+    s = st.get("socks", {}).get(op[2]) if len(op) > 2 else None
+    port = 0
+    if s is not None:
+        try:
+            port = s.getsockname()[1]
+        except OSError:
+            pass
+    return res, port
+
+
+def _op(st, op):
     socks = st.setdefault("socks", {})
     kind = op[0]
     if kind == "sock":
@@ -1222,11 +1234,29 @@ class Gen:
             if name == "dev":
                 return ["opt", a, sid, "dev", r.choice(OPT_DEVS)]
             return ["opt", a, sid, name, r.choice((1, 1, 1, 0))]
+        rivals = sorted((k, i) for k, i in self.socks.items()
+                        if k[0] != a and i["kind"] == kind and i.get("port"))
         if what == "bind":
-            # a few contested ports: overlaps need the same port
+            # a few contested ports: overlaps need the same port; half the
+            # time another actor's port of the same protocol, next to its
+            # address
             port = r.choices(PORTS + (0,), (55, 20, 5, 5, 15))[0]
-            return ["bind", a, sid, self.addr(fam, BIND4, BIND6), port]
+            addr = self.addr(fam, BIND4, BIND6)
+            if rivals and r.random() < 0.5:
+                _, rival = r.choice(rivals)
+                port = rival["port"]
+                if rival.get("addr") and r.random() < 0.3:
+                    addr = rival["addr"]
+            return ["bind", a, sid, addr, port]
         if what == "connect":
+            peers = sorted((k, i) for k, i in self.socks.items()
+                           if i["kind"] == kind and i.get("port") and k != (a, sid))
+            if peers and r.random() < 0.4:
+                _, peer = r.choice(peers)
+                host = peer.get("addr") or ("127.0.0.1" if fam == 4 else "::1")
+                if host in ("0.0.0.0", "::", "::ffff:0.0.0.0"):
+                    host = "127.0.0.1" if host != "::" else "::1"
+                return ["connect", a, sid, host, peer["port"]]
             return ["connect", a, sid, self.addr(fam, PEER4, PEER6), r.choice(PORTS)]
         if what == "sendto":
             return ["sendto", a, sid, self.addr(fam, PEER4, PEER6), r.choice(PORTS)]
@@ -1234,10 +1264,14 @@ class Gen:
             return ["accept", a, sid, self.new_sid("c")]
         return [what, a, sid]
 
-    def update(self, op, res):
+    def update(self, op, res, port=0):
         key = (op[1], op[2]) if len(op) > 2 else None
         info = self.socks.get(key)
         ok = res in ("0", "EINPROGRESS")
+        if info is not None:
+            info["port"] = port
+            if op[0] == "bind" and ok:
+                info["addr"] = op[3]
         if op[0] == "sock":
             self.socks[key] = dict(kind=op[3], fam=op[4], state="fresh")
         elif info is not None and op[0] == "opt" and op[3] == "dev" and \
@@ -1268,12 +1302,13 @@ class Gen:
 
 
 def exec_op(world, op, ko):
+    """Run @op: (outcome, local port)."""
     if op[0] == "reload" and ko is None:
-        return "skipped"            # --stock
+        return "skipped", 0         # --stock
     if op[0] == "reload":
         reload_module(ko)
         world.set_module_sysctls()
-        return "0"
+        return "0", 0
     return world.actors[op[1]](o_op, op)
 
 
@@ -1332,11 +1367,11 @@ def run_sequence(cfg, seed, ops=None, steps=0, reload_every=0, mode="full",
                 ops.append(op)
             else:
                 op = ops[step]
-            res = exec_op(world, op, cfg.ko)
+            res, port = exec_op(world, op, cfg.ko)
             stats["ops"] += 1
             stats["op %s -> %s" % (op[0], res)] += 1
             if gen is not None:
-                gen.update(op, res)
+                gen.update(op, res, port)
             if log:
                 log(step, op, res)
             if mode == "end" and step != total - 1:
