@@ -2,10 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """A differential oracle for rule 2, as root in the test VM with ddemux loaded.
 
-    tests/oracle.py --ko PATH [--seed N | --seeds N] [--steps N]
-                    [--reload-every N] [--domain 1|3] [--probes N]
-                    [--no-probe] [--checks abc] [--shrink-seconds S]
-                    [--replay FILE]
+    tests/oracle.py --ko PATH [--seed N | --seeds N [--first-seed N]]
+                    [--steps N] [--reload-every N] [--domain 1|3|1,3]
+                    [--probes N] [--no-probe] [--checks abc]
+                    [--shrink-seconds S] [--max-shrinks N]
+                    [--kernel-bugs avoid|allow] [--no-vrf] [-v]
+    tests/oracle.py --ko PATH --replay FILE
+    tests/oracle.py --stock [...]     (no module: the model against the
+                                       kernel's deliveries only)
 
 Seeded, reproducible random sequences of socket operations (socket, bind,
 connect, disconnect, setsockopt SO_REUSEADDR/SO_REUSEPORT/SO_BINDTODEVICE/
@@ -38,8 +42,12 @@ to the shortest one that still shows the same kind of failure, prints it
 and writes it as JSON under $DDEMUX_OUT (or /tmp); --replay FILE runs
 such a file again.
 
-Output: "test oracle-registry|oracle-rule2|oracle-delivery|oracle-model:
-PASS|FAIL (...)"; exit status 1 on any failure.
+A WARN, BUG, KASAN... line in the kernel log after a step fails too
+("kernel-log").  Documentation/testing.rst describes it all.
+
+Output: "test oracle-registry|oracle-rule2|oracle-delivery|oracle-model|
+oracle-kernel-log: PASS|FAIL (...)", or with --stock "test
+oracle-model-stock: ..."; exit status 1 on any failure.
 """
 import collections
 import ctypes
