@@ -6,10 +6,10 @@
 #   tests/run.sh DDEMUX_KO [SELFTEST_DIR [DKMS_KO]]
 #
 # 1. the stock kernel, no module: every "differs" test must fail, every
-#    "same" test must pass (tests/ddemux_tests.py --stock);
+#    "same" test must pass (tests/ddemux_tests.py --stock); then the
+#    differential oracle's model against the stock kernel's own deliveries
+#    (tests/oracle.py --stock, one seed);
 # 2. insmod, then the whole suite with ddemux in enforce mode;
-#    then the differential oracle's model against the stock kernel's own
-#    deliveries (tests/oracle.py --stock, one seed);
 # 3. the interface fuzzed (tests/fuzz_proc.py) and the stress and churn
 #    load with module reloads (tests/stress.py), sized by DDEMUX_FUZZ_WRITES
 #    (3000), DDEMUX_STRESS_SECONDS (20) and DDEMUX_RELOADS (25);
