@@ -1261,9 +1261,9 @@ class Gen:
         if what in ("listen", "accept") and kind != "tcp":
             what = "connect"
         if what == "listen" and self.avoid and info.get("l3_after_bind"):
-            # Linux 6.1: listen() after SO_BINDTODEVICE moved a bound TCP
-            # socket into or out of a VRF WARNs in inet_csk_get_port()
-            # (tests/oracle-cases/kernel-6.1-listen-after-vrf-device.json)
+            # Linux 6.1 and 6.12: listen() after SO_BINDTODEVICE moved a
+            # bound TCP socket into a VRF WARNs in inet_csk_get_port()
+            # (tests/oracle-cases/kernel-listen-after-vrf-device.json)
             what = "close"
         if what == "opt":
             # mostly opt-ins: without them the kernel itself refuses most
