@@ -1606,16 +1606,25 @@ def main():
         seeds = [args.seed] if args.seed is not None else \
             list(range(args.first_seed, args.first_seed + args.seeds))
     to_shrink = collections.OrderedDict()
+    harness = []
     for n, seed in enumerate(seeds):
         ts = time.time()
         if not args.replay:
             cfg.domain = domains[n % len(domains)]
-        if args.replay:
-            ops, found = run_sequence(cfg, seed, ops=rep["ops"], stats=stats,
-                                      log=lambda s, o, r: print("  %4d  %s" % (s, op_text(o, r))))
-        else:
-            ops, found = run_sequence(cfg, seed, steps=args.steps,
-                                      reload_every=args.reload_every, stats=stats, log=log)
+        try:
+            if args.replay:
+                ops, found = run_sequence(
+                    cfg, seed, ops=rep["ops"], stats=stats,
+                    log=lambda s, o, r: print("  %4d  %s" % (s, op_text(o, r))))
+            else:
+                ops, found = run_sequence(cfg, seed, steps=args.steps,
+                                          reload_every=args.reload_every, stats=stats,
+                                          log=log)
+        except Exception as e:      # the harness itself: say so, go on
+            import traceback
+            traceback.print_exc()
+            harness.append("seed %d: %s: %s" % (seed, type(e).__name__, e))
+            continue
         print("oracle: seed %d: %d steps in %.0f s, %d failures (%s, l3mdev %s, domain %d)" % (
             seed, len(ops), time.time() - ts, len(found), os.uname().release,
             l3mdev_of(seed), cfg.domain))
@@ -1674,6 +1683,9 @@ def main():
         except OSError:
             pass
     failed = 0
+    if harness:
+        print("test oracle-harness: FAIL (%s)" % "; ".join(harness))
+        failed += 1
     if args.stock:
         bad = results["m"] + results["k"]
         print("test oracle-model-stock: %s (%s%d seeds, %d ops, %d probes, %d delivered; "
@@ -1682,7 +1694,7 @@ def main():
                   stats["ops"], probes, stats["delivered"],
                   stats["stock: rule2 failures (expected)"],
                   stats["stock: delivery failures (expected)"]))
-        sys.exit(1 if bad else 0)
+        sys.exit(1 if bad or failed else 0)
     for c in "abcmk":
         if c not in cfg.checks + "k" and not (c == "m" and "c" in cfg.checks):
             continue
