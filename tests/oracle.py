@@ -1307,10 +1307,10 @@ class Gen:
         key = (op[1], op[2]) if len(op) > 2 else None
         info = self.socks.get(key)
         ok = res in ("0", "EINPROGRESS")
-        if info is not None:
-            info["port"] = port
-            if op[0] == "bind" and ok:
-                info["addr"] = op[3]
+        if info is not None and op[0] == "bind" and ok and op[4]:
+            # only ports that bind() named: kernel-chosen ones are random,
+            # and the sequence a seed makes should not depend on them
+            info["port"], info["addr"] = op[4], op[3]
         if op[0] == "sock":
             self.socks[key] = dict(kind=op[3], fam=op[4], state="fresh")
         elif info is not None and op[0] == "opt" and op[3] == "dev" and \
@@ -1628,6 +1628,9 @@ def main():
         print("oracle: seed %d: %d steps in %.0f s, %d failures (%s, l3mdev %s, domain %d)" % (
             seed, len(ops), time.time() - ts, len(found), os.uname().release,
             l3mdev_of(seed), cfg.domain))
+        if not args.replay:
+            print("    the whole sequence: --replay %s" % write_repro(
+                seed, cfg, ops, "whole run", "all"))
         sys.stdout.flush()
         if args.stock:
             for step, f in found:
