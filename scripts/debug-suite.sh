@@ -5,14 +5,16 @@
 # bounded and make soak runs long.
 #
 #   scripts/debug-suite.sh [--stress SECONDS] [--reloads N] [--writes N]
+#                          [--oracle-seeds N] [--oracle-steps N]
 #                          [--timeout SECONDS] [--tag NAME]
 #
 # 1. scripts/debug-kernel.sh builds (or finds in the cache, or waits for
 #    a build already running) the KASAN/lockdep/kmemleak kernel;
 # 2. ddemux is built against it with W=1: any warning fails;
 # 3. tests/run.sh runs in it under vm.sh --kmemleak with panic_on_warn,
-#    with DDEMUX_STRESS_SECONDS, DDEMUX_RELOADS and DDEMUX_FUZZ_WRITES set
-#    from the options (defaults 20, 10, 3000).
+#    with DDEMUX_STRESS_SECONDS, DDEMUX_RELOADS, DDEMUX_FUZZ_WRITES,
+#    DDEMUX_ORACLE_SEEDS and DDEMUX_ORACLE_STEPS set from the options
+#    (defaults 20, 10, 3000, 1, 100).
 #
 # Prints the guest's "test|stock NAME: PASS|FAIL" lines and three of its
 # own: debug-build, debug-module and debug-reports (no KASAN, lockdep,
@@ -26,6 +28,8 @@ set -uo pipefail
 stress=20
 reloads=10
 writes=3000
+oracle_seeds=1
+oracle_steps=100
 timeout=3600
 tag=
 while (($#)); do
@@ -33,9 +37,11 @@ while (($#)); do
 	--stress) stress=$2 ;;
 	--reloads) reloads=$2 ;;
 	--writes) writes=$2 ;;
+	--oracle-seeds) oracle_seeds=$2 ;;
+	--oracle-steps) oracle_steps=$2 ;;
 	--timeout) timeout=$2 ;;
 	--tag) tag=-$2 ;;
-	*) die "usage: $0 [--stress S] [--reloads N] [--writes N] [--timeout S] [--tag NAME]" ;;
+	*) die "usage: $0 [--stress S] [--reloads N] [--writes N] [--oracle-seeds N] [--oracle-steps N] [--timeout S] [--tag NAME]" ;;
 	esac
 	shift 2
 done
@@ -77,7 +83,9 @@ rc=0
 scripts/vm.sh --kernel-image "$kbuild" --kmemleak --append panic_on_warn=1 \
 	--timeout "$timeout" --out "$logs/vm" -- \
 	env DDEMUX_STRESS_SECONDS="$stress" DDEMUX_RELOADS="$reloads" \
-	DDEMUX_FUZZ_WRITES="$writes" tests/run.sh "$mdir/ddemux.ko" \
+	DDEMUX_FUZZ_WRITES="$writes" DDEMUX_ORACLE_SEEDS="$oracle_seeds" \
+	DDEMUX_ORACLE_STEPS="$oracle_steps" DDEMUX_ORACLE_SHRINK="${DDEMUX_ORACLE_SHRINK:-60}" \
+	tests/run.sh "$mdir/ddemux.ko" \
 	>"$logs/vm.log" 2>&1 || rc=$?
 grep -aE '^(test|stock) [^ ]+: (PASS|FAIL)' "$logs/vm/output.log" | cut -c1-300
 fails=$(grep -acE '^(test|stock) [^ ]+: FAIL' "$logs/vm/output.log")
