@@ -286,12 +286,12 @@ def reg_expected(k, s, domain):
         state = {10: "listen", 7: "bound", 13: "bound"}.get(k["state"], "connected")
     else:
         state = "connected" if k["state"] == 1 else "bound"
-    if state == "connected":
+    if state == "connected" and proto != "ping":
         ra = v4norm(k["raddr"])
-        rport = 0 if proto == "ping" else k["rport"]
         remote = "%s:%s" % (reg_fmt_addr(ra, fams) if ra is not None else "*",
-                            rport or "*")
+                            k["rport"] or "*")
     else:
+        # a connected ping socket hears anyone: its set has no remote
         remote = "*:*"
     row = (proto, local, remote, str(k["dev"]), state, str(k["dom"][0]))
     if domain & 2:
