@@ -30,6 +30,16 @@ enum ddemux_proto {
 	DDEMUX_NPROTO,
 };
 
+/*
+ * TCP and DCCP: connection sockets of the inet_hashinfo kind, whose
+ * states are TCP's numbers (DCCP_LISTEN is TCP_LISTEN, DCCP_CLOSED
+ * TCP_CLOSE): neither closed nor listening, such a socket has a peer.
+ */
+static inline bool ddemux_proto_tcp_like(int proto)
+{
+	return proto == DDEMUX_TCP || proto == DDEMUX_DCCP;
+}
+
 /* Which packet families an address set receives. */
 #define DDEMUX_FAM_V4		BIT(0)
 #define DDEMUX_FAM_V6		BIT(1)

@@ -141,7 +141,7 @@ int ddemux_judge(struct ddemux_net *dn, struct net *net, const void *owner,
 void ddemux_learn(struct ddemux_net *dn, struct net *net, const void *owner,
 		  const struct ddemux_aset *set, const char *op);
 void ddemux_learn_child(struct ddemux_net *dn, const struct sock *listener,
-			struct sock *child);
+			struct sock *child, int proto);
 void ddemux_relearn(struct ddemux_net *dn, struct sock *sk, int proto,
 		    const char *op);
 void ddemux_forget(struct ddemux_net *dn, const struct sock *sk);

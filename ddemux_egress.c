@@ -126,7 +126,7 @@ static __always_inline bool unheld(u8 proto, const u8 *l4, unsigned int len,
 	if (len < 8)
 		return false;
 	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP ||
-	    proto == IPPROTO_UDPLITE)
+	    proto == IPPROTO_UDPLITE || proto == IPPROTO_DCCP)
 		return !ddemux_port_used_anywhere(get_unaligned_be16(l4));
 	if (proto == icmp && (l4[0] == echo || l4[0] == ext_echo))
 		return !ddemux_port_used_anywhere(get_unaligned_be16(l4 + 4));

@@ -8,7 +8,7 @@
  * asks it whether a reply is the sender's own (ddemux_reply.c).
  *
  * ddemux_fast_own4()/_own6() answer that question for the packets of
- * ordinary TCP, UDP and UDP-Lite sockets without building the set: the
+ * ordinary TCP, DCCP, UDP and UDP-Lite sockets without building the set: the
  * egress hooks run them on every packet.  The ddemux_fast KUnit suite
  * drives them and the model with the same sockets and packets and
  * requires the same answers, so there is one meaning of "the reply is
@@ -46,6 +46,8 @@ static inline int ddemux_sk_proto(const struct sock *sk)
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6:
 		return sk->sk_type == SOCK_DGRAM ? DDEMUX_PING : -1;
+	case IPPROTO_DCCP:
+		return sk->sk_type == SOCK_DCCP ? DDEMUX_DCCP : -1;
 	}
 	return -1;
 }
@@ -78,9 +80,10 @@ static inline void ddemux_sk_view(const struct sock *sk, int proto, u16 lport,
 }
 
 /*
- * The fast path's sockets: TCP, UDP and UDP-Lite (as ddemux_sk_proto()
- * sees them) bound to no device.  A device-bound socket's replies may
- * arrive on another device than its own, which ddemux_reply.c works out.
+ * The fast path's sockets: TCP, DCCP, UDP and UDP-Lite (as
+ * ddemux_sk_proto() sees them) bound to no device.  A
+ * device-bound socket's replies may arrive on another device than its
+ * own, which ddemux_reply.c works out.
  */
 static __always_inline bool ddemux_fast_sk(const struct sock *sk)
 {
@@ -88,6 +91,8 @@ static __always_inline bool ddemux_fast_sk(const struct sock *sk)
 		return false;
 	if (sk->sk_type == SOCK_STREAM)
 		return sk->sk_protocol == IPPROTO_TCP;
+	if (sk->sk_type == SOCK_DCCP)
+		return sk->sk_protocol == IPPROTO_DCCP;
 	return sk->sk_type == SOCK_DGRAM &&
 	       (sk->sk_protocol == IPPROTO_UDP ||
 		sk->sk_protocol == IPPROTO_UDPLITE);
@@ -108,7 +113,7 @@ static __always_inline bool ddemux_fast_ports(const struct sock *sk,
 
 	if (!lport || htons(lport) != ports[0])
 		return false;
-	if (sk->sk_protocol == IPPROTO_TCP)
+	if (sk->sk_type != SOCK_DGRAM)	/* TCP, DCCP: ddemux_proto_tcp_like() */
 		*connected = state != TCP_CLOSE && state != TCP_LISTEN;
 	else
 		*connected = state == TCP_ESTABLISHED;
@@ -127,8 +132,8 @@ static __always_inline bool ddemux_fast_ports(const struct sock *sk,
  * True: the reply (to the packet's source address and port, from its
  * destination) is in the set ddemux_aset_from_view() makes of @sk, on
  * any device outside a VRF, whether or not the source is one of the
- * host's addresses.  The socket is an AF_INET TCP, UDP or UDP-Lite one,
- * bound to no device and not IP_TRANSPARENT (so the kernel sends it only
+ * host's addresses.  The socket is an AF_INET TCP, DCCP, UDP or UDP-Lite
+ * one, bound to no device and not IP_TRANSPARENT (so the kernel sends it only
  * from the namespace's own addresses: ip_route_output_key_hash_rcu()),
  * and the packet plain (its own protocol, not a later fragment, the
  * ports within @len).  False says nothing: the general path decides.

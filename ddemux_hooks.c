@@ -103,7 +103,7 @@ static bool kind_matches(enum gp_kind k, int proto)
 {
 	switch (k) {
 	case GP_TCP:
-		return proto == DDEMUX_TCP;
+		return ddemux_proto_tcp_like(proto);	/* DCCP's too */
 	case GP_UDP:
 		return proto == DDEMUX_UDP || proto == DDEMUX_UDPLITE;
 	default:
@@ -219,13 +219,14 @@ static int pick_port(enum gp_kind k, struct ddemux_net *dn, struct sock *sk,
 }
 
 /*
- * Autobind of a TCP socket: its get_port only puts it in a bind bucket,
- * where it receives nothing (listen() hashes it after get_port returns),
- * so the kernel picks, and a port another domain holds (TCP shares with
- * SO_REUSEADDR under net.ipv4.ip_autobind_reuse) is given back with the
- * kernel's own undo and picked again, up to DDEMUX_AUTOBIND_TRIES times.
+ * Autobind of a TCP (or DCCP) socket: its get_port only puts it in a
+ * bind bucket, where it receives nothing (listen() hashes it after
+ * get_port returns), so the kernel picks, and a port another domain
+ * holds (shared with SO_REUSEADDR under net.ipv4.ip_autobind_reuse) is
+ * given back with the kernel's own undo and picked again, up to
+ * DDEMUX_AUTOBIND_TRIES times.
  */
-static int pick_tcp_port(struct ddemux_net *dn, struct sock *sk)
+static int pick_tcp_port(struct ddemux_net *dn, struct sock *sk, int proto)
 {
 	struct ddemux_aset set;
 	int ret, tries, err;
@@ -237,7 +238,7 @@ static int pick_tcp_port(struct ddemux_net *dn, struct sock *sk)
 		ret = orig_get_port(GP_TCP, sk, 0, 0);
 		if (ret)
 			return ret;
-		ddemux_sk_aset(sk, DDEMUX_TCP, ddemux_sk_port(sk), &set);
+		ddemux_sk_aset(sk, proto, ddemux_sk_port(sk), &set);
 		err = ddemux_judge(dn, sock_net(sk), sk, &set, 0,
 				   tries < DDEMUX_AUTOBIND_TRIES ? "autobind-try" :
 				   "autobind");
@@ -276,7 +277,7 @@ static int ddemux_get_port(enum gp_kind k, struct sock *sk,
 		return orig_get_port(k, sk, snum, arg);
 	m.dn = NULL;
 	if (!snum && k == GP_TCP)
-		return pick_tcp_port(dn, sk);
+		return pick_tcp_port(dn, sk, proto);
 
 	if (k == GP_PING) {
 		ctx = ping_bind_of(sk);
@@ -685,19 +686,41 @@ out:
  * locked it: then it keeps the port, bound, and that is recorded once
  * the state is stored (tcp_set_state() unhashes the socket first).
  */
-static void ddemux_tcp_set_state(struct sock *sk, int state)
+static void closed(struct sock *sk, int state, int want)
 {
-	int idx = ddemux_enter();
 	struct ddemux_net *dn;
 	int proto;
 
+	if (state != TCP_CLOSE || !(sk->sk_userlocks & SOCK_BINDPORT_LOCK) ||
+	    !ddemux_sk_port(sk))
+		return;
+	dn = guarded(sk, &proto);
+	if (dn && proto == want)
+		ddemux_relearn(dn, sk, proto, "close");
+}
+
+static void ddemux_tcp_set_state(struct sock *sk, int state)
+{
+	int idx = ddemux_enter();
+
 	tcp_set_state(sk, state);
-	if (state == TCP_CLOSE && (sk->sk_userlocks & SOCK_BINDPORT_LOCK) &&
-	    ddemux_sk_port(sk)) {
-		dn = guarded(sk, &proto);
-		if (dn)
-			ddemux_relearn(dn, sk, proto, "close");
-	}
+	closed(sk, state, DDEMUX_TCP);
+	ddemux_leave(idx);
+}
+
+/*
+ * DCCP's tcp_set_state(), dccp_set_state(), lives in the dccp module; it
+ * unhashes a socket that closes, gives its port back unless bind()
+ * locked it, and stores the state with inet_sk_set_state(), which is
+ * ddemux's hook (in the kernel proper, so ddemux does not depend on the
+ * dccp module).  Any context, as tcp_set_state().
+ */
+static void ddemux_inet_sk_set_state(struct sock *sk, int state)
+{
+	int idx = ddemux_enter();
+
+	inet_sk_set_state(sk, state);
+	closed(sk, state, DDEMUX_DCCP);	/* DCCP_CLOSED is TCP_CLOSE */
 	ddemux_leave(idx);
 }
 
@@ -838,7 +861,11 @@ out:
 	return ret;
 }
 
-/* An accepted TCP child joins its listener's port (softirq). */
+/*
+ * An accepted TCP or DCCP child joins its listener's port (softirq):
+ * tcp_v4_syn_recv_sock(), dccp_v4_request_recv_sock() and their IPv6
+ * twins, with the 4-tuple set.
+ */
 static int ddemux___inet_inherit_port(const struct sock *sk,
 				      struct sock *child)
 {
@@ -849,8 +876,8 @@ static int ddemux___inet_inherit_port(const struct sock *sk,
 	ret = __inet_inherit_port(sk, child);
 	if (!ret) {
 		dn = guarded(child, &proto);
-		if (dn && proto == DDEMUX_TCP)
-			ddemux_learn_child(dn, sk, child);
+		if (dn && ddemux_proto_tcp_like(proto))
+			ddemux_learn_child(dn, sk, child, proto);
 	}
 	ddemux_leave(idx);
 	return ret;
@@ -930,6 +957,7 @@ static struct ddemux_hook hooks[] = {
 	REDIRECT(udp_lib_unhash),
 	REDIRECT(ping_unhash),
 	REDIRECT(tcp_set_state),
+	REDIRECT(inet_sk_set_state),
 	REDIRECT(__inet_inherit_port),
 	/* bind, listen, autobind */
 	REDIRECT(inet_csk_get_port),
@@ -1043,10 +1071,10 @@ static int batch_register(struct sk_batch *b, struct ddemux_net *dn)
 	return err;
 }
 
-static int enumerate_tcp(struct net *net, struct ddemux_net *dn,
-			 struct sk_batch *b)
+/* TCP's, or DCCP's, bind buckets: every socket holding a port. */
+static int enumerate_inet(struct net *net, struct ddemux_net *dn,
+			  struct inet_hashinfo *hinfo, struct sk_batch *b)
 {
-	struct inet_hashinfo *hinfo = net->ipv4.tcp_death_row.hashinfo;
 	unsigned int i;
 	int err;
 
@@ -1124,6 +1152,28 @@ static int enumerate_udp(struct net *net, struct ddemux_net *dn,
 }
 
 /*
+ * DCCP's bind buckets are in the dccp module, a global table the module
+ * exports (dccp_hashinfo, GPL): ddemux takes it by name, with a
+ * reference that keeps the module from going meanwhile, rather than
+ * depend on it.  Without the module there is no DCCP socket.  A module
+ * still initialising is not found (__symbol_get() takes only a live
+ * one): its sockets, if any, took their ports after ddemux's hooks were
+ * live, through them.
+ */
+static int enumerate_dccp(struct net *net, struct ddemux_net *dn,
+			  struct sk_batch *b)
+{
+	struct inet_hashinfo *hinfo = __symbol_get("dccp_hashinfo");
+	int err;
+
+	if (!hinfo)
+		return 0;
+	err = enumerate_inet(net, dn, hinfo, b);
+	__symbol_put("dccp_hashinfo");
+	return err;
+}
+
+/*
  * The kernel's ping table is private to ping.c, but the iterator behind
  * /proc/net/icmp and icmp6 is exported (for IPv6's file): it walks the
  * table of one family and one namespace under the table's lock.  It
@@ -1165,12 +1215,12 @@ static int enumerate_ping(struct net *net, struct ddemux_net *dn,
  *
  * Runs once at load, after every hook is live and every call that
  * entered a hooked function before has left it (ddemux_hooks_init()):
- * each TCP, UDP, UDP-Lite and ping socket that holds a port is either in
- * the kernel's tables now, where this walk finds it, or was given its
- * port through a hook.  Claims wait meanwhile (ddemux_gate()); releases
- * go on, and ddemux_adopt() keeps the two apart.  Returns 0, or -ENOMEM
- * if a socket could not be recorded: the load then fails.  Process
- * context.
+ * each TCP, DCCP, UDP, UDP-Lite and ping socket that holds a port is
+ * either in the kernel's tables now, where this walk finds it, or was
+ * given its port through a hook.  Claims wait meanwhile
+ * (ddemux_gate()); releases go on, and ddemux_adopt() keeps the two
+ * apart.  Returns 0, or -ENOMEM if a socket could not be recorded: the
+ * load then fails.  Process context.
  */
 int ddemux_enumerate(struct net *net, struct ddemux_net *dn)
 {
@@ -1179,7 +1229,10 @@ int ddemux_enumerate(struct net *net, struct ddemux_net *dn)
 
 	err = batch_grow(&b);
 	if (!err)
-		err = enumerate_tcp(net, dn, &b);
+		err = enumerate_inet(net, dn, net->ipv4.tcp_death_row.hashinfo,
+				     &b);
+	if (!err)
+		err = enumerate_dccp(net, dn, &b);
 	if (!err)
 		err = enumerate_udp(net, dn, ddemux_udp_table(net), &b);
 	if (!err)

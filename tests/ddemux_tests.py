@@ -459,6 +459,24 @@ def a_sniff_tcp(st, name, sport, flags, timeout=2.0):
     return None
 
 
+def a_sniff_ports(st, name, sport, timeout=2.0):
+    """From a raw socket: the first packet from @sport (its destination
+    port), or None."""
+    s = st[name]
+    end = time.time() + timeout
+    while time.time() < end:
+        s.settimeout(max(0.05, end - time.time()))
+        try:
+            pkt = s.recv(65536)
+        except socket.timeout:
+            return None
+        ihl = (pkt[0] & 0xf) * 4
+        sp, dp = struct.unpack("!HH", pkt[ihl:ihl + 4])
+        if sp == sport:
+            return dp
+    return None
+
+
 def a_peer_setsock(st, name, kind, proto):
     st[name] = socket.socket(socket.AF_INET, kind, proto)
     return True
@@ -2030,6 +2048,144 @@ def cross_user_disjoint_addresses(t):
     check(got and got[0] == b"m", "mallory's own traffic")
 
 
+# ---- DCCP: TCP's holes, in a port space of its own ------------------------
+
+SOCK_DCCP, IPPROTO_DCCP, SOL_DCCP, DCCP_SOCKOPT_SERVICE = 6, 33, 269, 2
+DCCP_SERVICE = 42
+
+
+def dccp_loaded():
+    """DCCP needs its modules, which socket() does not load by itself
+    (they carry no net-pf alias): an administrator loads them."""
+    for m in ("dccp_ipv4", "dccp_ipv6"):
+        sh("modprobe", m)
+
+
+def a_dccp(st, name, addr, family=socket.AF_INET, listen=False, **opts):
+    """A DCCP socket with a service code, bound (if @addr), listening if
+    asked; 0 or the errno of bind() or listen()."""
+    a_sock(st, name, family, SOCK_DCCP, IPPROTO_DCCP, **opts)
+    st[name].setsockopt(SOL_DCCP, DCCP_SOCKOPT_SERVICE,
+                        struct.pack("!I", DCCP_SERVICE))
+    e = a_bind(st, name, addr) if addr else 0
+    if not e and listen:
+        e = _err(st[name].listen, 16)
+    return e
+
+
+def a_try_accept(st, name, timeout=1.0):
+    """The peer a listener accepts, None if none comes or it is no
+    listener."""
+    try:
+        return a_accept(st, name, timeout)
+    except OSError:
+        return None
+
+
+def dccp_accepted(actors, timeout=1.0):
+    """Which of the named actors' sockets "l" accepts a connection."""
+    for who, a in actors:
+        if a(a_try_accept, "l", timeout) is not None:
+            return who
+    return "nobody"
+
+
+@test("differs")
+def dccp_squat_before_listen(t):
+    """A DCCP daemon binds with SO_REUSEADDR and listens a moment later;
+    another user co-binds its port and listens first: on stock Linux her
+    listener takes the daemon's connections."""
+    dccp_loaded()
+    p = t.port()
+    alice, mallory, client = t.actor(ALICE), t.actor(MALLORY), t.actor(CAROL)
+    expect_eq(alice(a_dccp, "l", ("0.0.0.0", p), ra=True), 0, "daemon bind")
+    e = mallory(a_dccp, "l", ("0.0.0.0", p), ra=True, listen=True)
+    el = alice(a_listen, "l")
+    client(a_dccp, "c", None)
+    ec = client(a_connect, "c", ("127.0.0.1", p))
+    who = dccp_accepted((("alice", alice), ("mallory", mallory)))
+    expect_eq(ename(e), "EADDRINUSE",
+              "squatter's bind (daemon's listen: %s; connect: %s; accepted by %s)"
+              % (ename(el), ename(ec), who))
+    expect_eq(el, 0, "daemon listen")
+    expect_eq(ec, 0, "client connect")
+    expect_eq(who, "alice", "who accepted the connection")
+
+
+@test("differs")
+def dccp6_squat_specific(t):
+    """IPv6: a more specific co-bind under a dual-stack daemon, and an
+    IPv4 one."""
+    dccp_loaded()
+    p = t.port()
+    alice, mallory = t.actor(ALICE), t.actor(MALLORY)
+    expect_eq(alice(a_dccp, "l", ("::", p), socket.AF_INET6, ra=True,
+                    v6only=False), 0, "daemon bind")
+    expect_eq(ename(mallory(a_dccp, "l", ("::1", p), socket.AF_INET6, ra=True)),
+              "EADDRINUSE", "squatter's specific bind")
+    expect_eq(ename(mallory(a_dccp, "l4", ("127.0.0.1", p), ra=True)),
+              "EADDRINUSE", "squatter's IPv4 bind under the dual socket")
+
+
+@test("differs")
+def egress_raw_dccp(t):
+    """A raw DCCP packet from the victim's listening port: the peer's
+    answer would land there."""
+    dccp_loaded()
+    peer = veth_peer(t)
+    p = t.port()
+    alice, mallory = t.actor(ALICE), t.actor(MALLORY, caps=("net_raw",))
+    expect_eq(alice(a_dccp, "l", ("0.0.0.0", p), listen=True), 0,
+              "victim listener")
+    peer(a_peer_setsock, "sniff", socket.SOCK_RAW, IPPROTO_DCCP)
+    peer.start(a_sniff_ports, "sniff", p, 1.5)
+    # a DCCP-Request: ports, data offset 5 words, type 0, X=1, seq, service
+    hdr = struct.pack("!HHBBHBB6sI", p, 5001, 5, 0, 0, 0x01, 0,
+                      b"\0\0\0\0\0\1", DCCP_SERVICE)
+    e = mallory(a_raw_send, IPPROTO_DCCP, hdr, V4_PEER)
+    got = peer.wait()
+    check(got is None, "the forged packet reached the peer (to port %r)" % (got,))
+    if t.module:
+        expect_eq(ename(e), "EPERM", "raw sendto")
+
+
+def dccp_roundtrip(t, alice, family, host, bound_client):
+    p = t.port()
+    expect_eq(alice(a_dccp, "l", (host, p), family, listen=True), 0, "listener")
+    alice(a_dccp, "c", None, family)
+    if bound_client:
+        expect_eq(alice(a_bind, "c", (host, t.port())), 0, "client bind")
+    expect_eq(alice(a_connect, "c", (host, p)), 0, "connect to " + host)
+    check(alice(a_accept, "l") is not None, "accept over " + host)
+    expect_eq(alice(a_send, "c", b"ping"), 0, "send")
+    got = alice(a_recv, "l.child", 2.0)
+    check(got and got[0] == b"ping", "data over %s: %r" % (host, got))
+    expect_eq(alice(a_send, "l.child", b"pong"), 0, "reply")
+    got = alice(a_recv, "c", 2.0)
+    check(got and got[0] == b"pong", "reply over %s: %r" % (host, got))
+    for n in ("c", "l.child", "l"):
+        alice(a_close, n)
+
+
+@test("same")
+def dccp_same_user_listener_client(t):
+    """One user's DCCP listener and client, IPv4 and IPv6, autobound and
+    bound, with rule 3 on: everything works as on stock."""
+    dccp_loaded()
+    alice = t.actor(ALICE)
+    for family, host in ((socket.AF_INET, "127.0.0.1"),
+                         (socket.AF_INET6, "::1")):
+        for bound in (False, True):
+            dccp_roundtrip(t, alice, family, host, bound)
+    p = t.port()
+    other = t.actor(ALICE)
+    expect_eq(alice(a_dccp, "a", ("0.0.0.0", p), ra=True), 0, "first")
+    expect_eq(other(a_dccp, "a", ("0.0.0.0", p), ra=True), 0,
+              "the same user co-binds with SO_REUSEADDR")
+    expect_eq(ename(other(a_dccp, "b", ("0.0.0.0", p))), "EADDRINUSE",
+              "without SO_REUSEADDR the kernel still refuses")
+
+
 # ---- the module's interface ----------------------------------------------
 
 @test("module")
@@ -2462,6 +2618,56 @@ def preexisting_sockets_and_reload(t):
     c.sendall(b"again")
     check(alice(a_recv, "l.child")[0] == b"again", "TCP after insmod")
     c.close()
+
+
+def dccp_rows(uid):
+    rows = [l.split() for l in open(PROC + "/sockets").read().splitlines()[1:]]
+    return [r[1:5] for r in rows if r[0] == "dccp" and r[5] == str(uid)]
+
+
+@test("module")
+def dccp_registry_and_load(t):
+    """DCCP sets in the sockets file: a listener, its accepted child, a
+    bound client, which keeps its bound set when the connection closes
+    (dccp_set_state()); a bound DCCP socket that exists at insmod is
+    protected."""
+    dccp_loaded()
+    p, c, q = t.port(), t.port(), t.port()
+    alice, mallory = t.actor(ALICE), t.actor(MALLORY)
+    expect_eq(alice(a_dccp, "l", ("0.0.0.0", p), listen=True), 0, "listener")
+    expect_eq(alice(a_dccp, "c", ("127.0.0.1", c)), 0, "client bind")
+    expect_eq(alice(a_connect, "c", ("127.0.0.1", p)), 0, "connect")
+    check(alice(a_accept, "l"), "accept")
+    rows = dccp_rows(ALICE)
+    for want in (["0.0.0.0:%d" % p, "*:*", "0", "listen"],
+                 ["127.0.0.1:%d" % c, "127.0.0.1:%d" % p, "0", "connected"],
+                 ["127.0.0.1:%d" % p, "127.0.0.1:%d" % c, "0", "connected"]):
+        check(want in rows, "row %s in %s" % (want, rows))
+    # data the child never read: its close() resets the connection, and
+    # the client, its port locked by bind(), closes and keeps it
+    expect_eq(alice(a_send, "c", b"unread"), 0, "send")
+    time.sleep(0.2)
+    alice(a_close, "l.child")
+    bound = ["127.0.0.1:%d" % c, "*:*", "0", "bound"]
+    for _ in range(30):
+        if bound in dccp_rows(ALICE):
+            break
+        time.sleep(0.1)
+    check(bound in dccp_rows(ALICE),
+          "the closed client's bound set: %s" % dccp_rows(ALICE))
+    for n in ("c", "l"):
+        alice(a_close, n)
+    expect_eq(alice(a_dccp, "b", ("0.0.0.0", q), ra=True), 0, "bound socket")
+    subprocess.run(["rmmod", "ddemux"], check=True)
+    try:
+        expect_eq(alice(a_dccp, "u", ("127.0.0.1", q), ra=True), 0,
+                  "a socket bound while unloaded")
+    finally:
+        subprocess.run(["insmod", t.ko], check=True)
+    check(["127.0.0.1:%d" % q, "*:*", "0", "bound"] in dccp_rows(ALICE),
+          "enumerated: %s" % dccp_rows(ALICE))
+    expect_eq(ename(mallory(a_dccp, "b", ("0.0.0.0", q), ra=True)), "EADDRINUSE",
+              "co-bind over a DCCP socket that predates the module")
 
 
 def registry_baseline():
