@@ -413,13 +413,16 @@ static void report_audit_end(struct audit_buffer *ab, const char *comm)
 	audit_log_end(ab);
 }
 
+/* The opt-ins of a set, and whether it is an MPTCP subflow's. */
 const char *ddemux_flags_text(u8 flags)
 {
 	static const char *const text[] = {
 		"-", "reuseaddr", "reuseport", "reuseaddr,reuseport",
+		"mptcp", "reuseaddr,mptcp", "reuseport,mptcp",
+		"reuseaddr,reuseport,mptcp",
 	};
 
-	return text[flags & DDEMUX_OPTIN];
+	return text[(flags & DDEMUX_OPTIN) | (flags & DDEMUX_MPTCP ? 4 : 0)];
 }
 
 /**

@@ -223,7 +223,7 @@ void ddemux_aset_from_view(const struct ddemux_sock_view *sv,
 	    !sv->v4_saddr)
 		s->flags |= DDEMUX_GROUP;
 	s->dev = sv->bound_dev;
-	s->flags |= sv->flags & (DDEMUX_OPTIN | DDEMUX_KERNEL);
+	s->flags |= sv->flags & (DDEMUX_OPTIN | DDEMUX_KERNEL | DDEMUX_MPTCP);
 	ddemux_aset_normalise(s);
 }
 

@@ -814,7 +814,8 @@ static void test_aset_from_view(struct kunit *test)
 		sv.lport = 1 + (r >> 6) % 2;
 		sv.rport = (r >> 7) % 3;
 		sv.bound_dev = (r >> 9) % 3;
-		sv.flags = (r >> 11) & (DDEMUX_OPTIN | DDEMUX_KERNEL);
+		sv.flags = (r >> 11) & (DDEMUX_OPTIN | DDEMUX_KERNEL |
+					DDEMUX_MPTCP);
 		in4_pton(v4s[q % 3], -1, (u8 *)&sv.v4_rcv_saddr, -1, NULL);
 		in4_pton(v4s[(q >> 2) % 3], -1, (u8 *)&sv.v4_daddr, -1, NULL);
 		sv.v4_saddr = (q >> 4) & 1 ? sv.v4_rcv_saddr : 0;

@@ -2073,6 +2073,11 @@ def a_dccp(st, name, addr, family=socket.AF_INET, listen=False, **opts):
     return e
 
 
+def a_try_bind(st, name, addr):
+    """A new TCP socket bound to @addr: 0 or the errno."""
+    return a_tcp(st, name, addr)
+
+
 def a_try_accept(st, name, timeout=1.0):
     """The peer a listener accepts, None if none comes or it is no
     listener."""
@@ -2184,6 +2189,172 @@ def dccp_same_user_listener_client(t):
               "the same user co-binds with SO_REUSEADDR")
     expect_eq(ename(other(a_dccp, "b", ("0.0.0.0", p))), "EADDRINUSE",
               "without SO_REUSEADDR the kernel still refuses")
+
+
+# ---- MPTCP: an MPTCP socket's set is the union of its subflows' -----------
+
+IPPROTO_MPTCP, SOL_MPTCP, MPTCP_INFO = 262, 284, 1
+MPTCP_SERVER, MPTCP_CLIENT = "ddtmps", "ddtmpc"
+# two paths between the server's and the client's namespaces
+MPTCP_PATHS = (("ddtm0s", "10.94.1.1", "ddtm0c", "10.94.1.2"),
+               ("ddtm1s", "10.94.2.1", "ddtm1c", "10.94.2.2"))
+
+
+def a_mptcp(st, name, addr, family=socket.AF_INET, listen=False, **opts):
+    """An MPTCP socket, bound (if @addr) and listening if asked; 0 or the
+    errno of bind() or listen()."""
+    a_sock(st, name, family, socket.SOCK_STREAM, IPPROTO_MPTCP, **opts)
+    e = a_bind(st, name, addr) if addr else 0
+    if not e and listen:
+        e = _err(st[name].listen, 16)
+    return e
+
+
+def a_stream(st, name, addr, kind, **opts):
+    """A TCP or MPTCP socket bound to @addr."""
+    if kind == "mptcp":
+        return a_mptcp(st, name, addr, **opts)
+    return a_tcp(st, name, addr, **opts)
+
+
+def a_mptcp_subflows(st, name):
+    """MPTCP_INFO's mptcpi_subflows: the subflows besides the first."""
+    return st[name].getsockopt(SOL_MPTCP, MPTCP_INFO, 64)[0]
+
+
+def mptcp_paths(t, announce=False):
+    """The server's and the client's namespaces, joined by two veth pairs.
+    With @announce, the server announces its second address (a "signal"
+    endpoint), and a client, which accepts announced addresses, opens a
+    second subflow to it, over the second path."""
+    netns(t, MPTCP_SERVER)
+    netns(t, MPTCP_CLIENT)
+    for sdev, saddr, cdev, caddr in MPTCP_PATHS:
+        veth_link(MPTCP_SERVER, sdev, saddr, MPTCP_CLIENT, cdev, caddr)
+    for ns in (MPTCP_SERVER, MPTCP_CLIENT):
+        sh("ip", "-n", ns, "mptcp", "limits", "set", "subflow", "2",
+           "add_addr_accepted", "2")
+    if announce:
+        sdev, saddr, _, _ = MPTCP_PATHS[1]
+        sh("ip", "-n", MPTCP_SERVER, "mptcp", "endpoint", "add", saddr,
+           "dev", sdev, "signal")
+
+
+def established(ns, port):
+    """The established TCP sockets (subflows) on local port @port in @ns."""
+    out = subprocess.run(["ip", "netns", "exec", ns, "ss", "-tnH", "state",
+                          "established", "( sport = :%d )" % port],
+                         capture_output=True, text=True, check=True).stdout
+    return len(out.splitlines())
+
+
+def ns_rows(reader, uid):
+    """The sockets file of @reader's namespace: the rows of @uid."""
+    rows = [l.split() for l in
+            reader(a_read_file, PROC + "/sockets").splitlines()[1:]]
+    return [r for r in rows if r[5] == str(uid)]
+
+
+def ns_stats(reader):
+    return {k: int(v) for k, v in (l.split() for l in reader(
+        a_read_file, PROC + "/stats").splitlines())}
+
+
+@test("same")
+def mptcp_two_subflows(t):
+    """An MPTCP listener and a client whose second subflow takes the
+    second path (the server announces it): both subflows are established
+    and carry data.  With the module, the server's subflows are its
+    user's (a flag "mptcp" in the sockets file) and rule 3 judges what
+    they send."""
+    mptcp_paths(t, announce=True)
+    p = t.port()
+    alice = t.actor(ALICE, netns=MPTCP_SERVER)
+    carol = t.actor(CAROL, netns=MPTCP_CLIENT)
+    admin = t.actor(None, netns=MPTCP_SERVER)
+    expect_eq(alice(a_mptcp, "l", ("0.0.0.0", p), listen=True), 0, "listener")
+    s0 = ns_stats(admin) if t.module else None
+    carol(a_sock, "c", socket.AF_INET, socket.SOCK_STREAM, IPPROTO_MPTCP)
+    expect_eq(carol(a_connect, "c", (MPTCP_PATHS[0][1], p)), 0, "connect")
+    check(alice(a_accept, "l") is not None, "accept")
+    for _ in range(50):
+        if carol(a_mptcp_subflows, "c") >= 1 and established(MPTCP_SERVER, p) >= 2:
+            break
+        time.sleep(0.1)
+    expect_eq(carol(a_mptcp_subflows, "c"), 1, "the client's extra subflows")
+    expect_eq(established(MPTCP_SERVER, p), 2, "the server's established subflows")
+    for i in range(20):
+        expect_eq(carol(a_send, "c", b"x" * 1000), 0, "send")
+    got = 0
+    while got < 20000:
+        d = alice(a_tcp_recv, "l.child")
+        check(isinstance(d, bytes) and d, "data: %r" % (d,))
+        got += len(d)
+    expect_eq(alice(a_send, "l.child", b"pong"), 0, "reply")
+    expect_eq(carol(a_tcp_recv, "c"), b"pong", "reply received")
+    if t.module:
+        rows = ns_rows(admin, ALICE)
+        subflows = [r for r in rows if r[0] == "tcp" and
+                    r[4] == "connected" and "mptcp" in r[7]]
+        expect_eq(len(subflows), 2, "alice's subflows in the sockets file: %s"
+                  % rows)
+        check(any(r[1] == "0.0.0.0:%d" % p and r[4] == "listen" and
+                  "mptcp" in r[7] for r in rows),
+              "alice's listening subflow: %s" % rows)
+        check(ns_stats(admin)["egress_checked"] > s0["egress_checked"],
+              "rule 3 judged none of the subflows' packets")
+
+
+@test("differs")
+def mptcp_squat_before_listen(t):
+    """Another user's MPTCP socket co-binds, with SO_REUSEADDR, the port
+    a daemon's TCP (or MPTCP) socket holds before it listens, and listens
+    first: on stock Linux it takes the daemon's connections."""
+    for victim, thief in (("tcp", "mptcp"), ("mptcp", "mptcp"),
+                          ("mptcp", "tcp")):
+        p = t.port()
+        alice, mallory = t.actor(ALICE), t.actor(MALLORY)
+        expect_eq(alice(a_stream, "l", ("0.0.0.0", p), victim, ra=True), 0,
+                  "daemon bind")
+        e = mallory(a_stream, "l", ("0.0.0.0", p), thief, ra=True, listen=True)
+        el = alice(a_listen, "l")
+        c = socket.socket(socket.AF_INET, socket.SOCK_STREAM, IPPROTO_MPTCP)
+        c.settimeout(3)
+        ec = _err(c.connect, ("127.0.0.1", p))
+        who = dccp_accepted((("alice", alice), ("mallory", mallory)))
+        c.close()
+        what = "%s over %s" % (thief, victim)
+        expect_eq(ename(e), "EADDRINUSE",
+                  "%s: squatter's bind (daemon's listen: %s; connect: %s; "
+                  "accepted by %s)" % (what, ename(el), ename(ec), who))
+        expect_eq(el, 0, what + ": daemon listen")
+        expect_eq(ec, 0, what + ": connect")
+        expect_eq(who, "alice", what + ": who accepted the connection")
+
+
+@test("same")
+def mptcp_signal_endpoint_port_held(t):
+    """An announced ("signal") endpoint with a port has a listener of its
+    own, made by the administrator's request: on a port another user
+    holds, its creation fails (the kernel's own rules refuse it too;
+    ddemux refuses it first, and says whose port it is)."""
+    mptcp_paths(t)
+    p = t.port()
+    alice = t.actor(ALICE, netns=MPTCP_SERVER)
+    expect_eq(alice(a_tcp, "s", (MPTCP_PATHS[1][1], p)), 0, "alice's socket")
+    before = t.klog_mark() if t.module else None
+    r = subprocess.run(["ip", "-n", MPTCP_SERVER, "mptcp", "endpoint", "add",
+                        MPTCP_PATHS[1][1], "port", str(p), "signal"],
+                       capture_output=True, text=True)
+    check(r.returncode != 0, "the endpoint was created on alice's port")
+    if t.module:
+        check(log_has(t, before, "deny bind", "uid=0", "holder_uid=%d" % ALICE),
+              "no deny line naming alice")
+    q = t.port()
+    sh("ip", "-n", MPTCP_SERVER, "mptcp", "endpoint", "add",
+       MPTCP_PATHS[1][1], "port", str(q), "signal")
+    check(alice(a_try_bind, "t", (MPTCP_PATHS[1][1], q)) == errno.EADDRINUSE,
+          "the endpoint's listener does not hold its port")
 
 
 # ---- the module's interface ----------------------------------------------
