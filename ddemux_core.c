@@ -127,12 +127,15 @@ static int hook_install(struct ddemux_hook *h)
 		h->ops.flags |= FTRACE_OPS_FL_IPMODIFY;
 		if (!IS_ENABLED(CONFIG_HAVE_DYNAMIC_FTRACE_WITH_ARGS))
 			h->ops.flags |= FTRACE_OPS_FL_SAVE_REGS;
+	} else {
+		h->ops.func = h->func;
+	}
+	if (h->target) {
 		err = ftrace_set_filter_ip(&h->ops, (unsigned long)h->target,
 					   0, 0);
 	} else {
 		char name[KSYM_NAME_LEN];
 
-		h->ops.func = h->func;
 		strscpy(name, h->name, sizeof(name));
 		err = ftrace_set_filter(&h->ops, (unsigned char *)name,
 					strlen(name), 0);

@@ -11,7 +11,9 @@
  * in the caller's normal context: no kretprobe instance pool that can
  * run dry, no "nested probe" misses, and they may call any kernel
  * function, including the ones that are hooked.  One hook, on
- * sk_destruct (not exported), is a plain callback at entry.  The ops are
+ * sk_destruct (not exported), is a plain callback at entry; another, on
+ * sk_setsockopt (not exported either), redirects two options only and
+ * does all their work itself, calling no original.  The ops are
  * FTRACE_OPS_FL_PERMANENT, so "sysctl kernel.ftrace_enabled=0" cannot
  * silently switch them off while ddemux is loaded.  See
  * Documentation/hooks.rst for why ftrace rather than kprobes.
@@ -760,11 +762,11 @@ static int device_index(struct net *net, int optname, sockptr_t optval,
 	return dev ? 0 : -ENODEV;
 }
 
-/* Under the socket lock. */
+/* Under the socket lock; @dn NULL for a socket ddemux does not guard. */
 static int bind_device_locked(struct ddemux_net *dn, struct sock *sk,
 			      int proto, int ifindex)
 {
-	u16 port = ddemux_sk_port(sk);
+	u16 port = dn ? ddemux_sk_port(sk) : 0;
 	struct ddemux_aset to;
 	struct ddemux_move m;
 	int ret;
@@ -782,12 +784,6 @@ static int bind_device_locked(struct ddemux_net *dn, struct sock *sk,
 	return ret;
 }
 
-static bool is_device_option(int level, int optname)
-{
-	return level == SOL_SOCKET &&
-	       (optname == SO_BINDTODEVICE || optname == SO_BINDTOIFINDEX);
-}
-
 static int set_device(struct ddemux_net *dn, struct sock *sk, int proto,
 		      int optname, sockptr_t optval, unsigned int optlen)
 {
@@ -802,39 +798,26 @@ static int set_device(struct ddemux_net *dn, struct sock *sk, int proto,
 	return ret;
 }
 
-static int ddemux_sock_setsockopt(struct socket *sock, int level, int optname,
-				  sockptr_t optval, unsigned int optlen)
+/*
+ * Every SOL_SOCKET option ends in sk_setsockopt(): setsockopt(2)
+ * through sock_setsockopt(), 6.12's UDP, MPTCP's device options (6.12
+ * sets them on the first subflow with it), bpf_setsockopt().  It is not
+ * exported, so ddemux cannot call it: only the two device options are
+ * redirected (the hook's filter), and this does for them what the
+ * kernel does -- sock_setbindtodevice(), or sock_bindtoindex_locked()
+ * under the socket lock -- for every socket, judging the new device of
+ * a guarded one first.  Process context, or a BPF program's, which
+ * holds the socket lock already (sockopt_lock_sock()).
+ */
+static int ddemux_sk_setsockopt(struct sock *sk, int level, int optname,
+				sockptr_t optval, unsigned int optlen)
 {
 	int idx = ddemux_enter();
-	struct ddemux_net *dn = NULL;
+	struct ddemux_net *dn;
 	int proto, ret;
 
-	if (is_device_option(level, optname))
-		dn = guarded(sock->sk, &proto);
-	if (dn)
-		ret = set_device(dn, sock->sk, proto, optname, optval, optlen);
-	else
-		ret = sock_setsockopt(sock, level, optname, optval, optlen);
-	ddemux_leave(idx);
-	return ret;
-}
-
-/* 6.12's UDP takes its SOL_SOCKET options here too. */
-static int ddemux_udp_lib_setsockopt(struct sock *sk, int level, int optname,
-				     sockptr_t optval, unsigned int optlen,
-				     int (*push_pending_frames)(struct sock *))
-{
-	int idx = ddemux_enter();
-	struct ddemux_net *dn = NULL;
-	int proto, ret;
-
-	if (is_device_option(level, optname))
-		dn = guarded(sk, &proto);
-	if (dn)
-		ret = set_device(dn, sk, proto, optname, optval, optlen);
-	else
-		ret = udp_lib_setsockopt(sk, level, optname, optval, optlen,
-					 push_pending_frames);
+	dn = guarded(sk, &proto);
+	ret = set_device(dn, sk, proto, optname, optval, optlen);
 	ddemux_leave(idx);
 	return ret;
 }
@@ -974,10 +957,13 @@ static struct ddemux_hook hooks[] = {
 	REDIRECT(__udp_disconnect),
 	REDIRECT(inet_bhash2_reset_saddr),
 	/* devices */
-	REDIRECT(sock_setsockopt),
-	REDIRECT(udp_lib_setsockopt),
+	{ .name = "sk_setsockopt", .wrapper = ddemux_sk_setsockopt,
+	  .filter_arg = 2,	/* optname */
+	  .filter_vals = BIT_ULL(SO_BINDTODEVICE) | BIT_ULL(SO_BINDTOIFINDEX) },
 	REDIRECT(sock_bindtoindex),
 };
+
+static_assert(SO_BINDTODEVICE < 64 && SO_BINDTOIFINDEX < 64);
 
 /**
  * ddemux_hooks_init - install every socket hook

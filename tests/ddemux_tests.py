@@ -2332,6 +2332,29 @@ def mptcp_squat_before_listen(t):
         expect_eq(who, "alice", what + ": who accepted the connection")
 
 
+@test("differs")
+def mptcp_device_change_refused(t):
+    """SO_BINDTODEVICE on an MPTCP socket moves its first subflow (6.12
+    sets it there with sk_setsockopt()): with CAP_NET_RAW, a listener on
+    another device may not move onto another user's device and port."""
+    peer = veth_peer(t)
+    dummy_dev(t, "ddtd0")
+    p = t.port()
+    alice, mallory = t.actor(ALICE), t.actor(MALLORY, caps=("net_raw",))
+    expect_eq(alice(a_tcp, "l", ("0.0.0.0", p), ra=True, dev="ddtv0",
+                    listen=True), 0, "victim listening on ddtv0")
+    expect_eq(mallory(a_mptcp, "l", ("0.0.0.0", p), ra=True, dev="ddtd0",
+                      listen=True), 0, "thief listening on another device")
+    e = mallory(a_setsockopt, "l", socket.SOL_SOCKET, SO_BINDTODEVICE, b"ddtv0")
+    peer(a_sock, "c", socket.AF_INET, socket.SOCK_STREAM)
+    ec = peer(a_connect, "c", (V4_HOST, p))
+    who = dccp_accepted((("mallory", mallory), ("alice", alice)))
+    expect_eq(ename(e), "EADDRINUSE",
+              "the thief's SO_BINDTODEVICE (then the peer's connection "
+              "(%s) was accepted by %s)" % (ename(ec), who))
+    expect_eq(who, "alice", "who accepted the peer's connection")
+
+
 @test("same")
 def mptcp_signal_endpoint_port_held(t):
     """An announced ("signal") endpoint with a port has a listener of its
