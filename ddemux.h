@@ -30,6 +30,16 @@ enum ddemux_proto {
 	DDEMUX_NPROTO,
 };
 
+/*
+ * TCP and DCCP: connection sockets of the inet_hashinfo kind, whose
+ * states are TCP's numbers (DCCP_LISTEN is TCP_LISTEN, DCCP_CLOSED
+ * TCP_CLOSE): neither closed nor listening, such a socket has a peer.
+ */
+static inline bool ddemux_proto_tcp_like(int proto)
+{
+	return proto == DDEMUX_TCP || proto == DDEMUX_DCCP;
+}
+
 /* Which packet families an address set receives. */
 #define DDEMUX_FAM_V4		BIT(0)
 #define DDEMUX_FAM_V6		BIT(1)
@@ -49,6 +59,7 @@ enum ddemux_state {
 #define DDEMUX_CHILD		BIT(3)	/* accept()ed TCP child */
 #define DDEMUX_L3ANY		BIT(4)	/* unbound, receives VRF traffic too */
 #define DDEMUX_GROUP		BIT(5)	/* a multicast or broadcast address */
+#define DDEMUX_MPTCP		BIT(6)	/* a subflow of an MPTCP socket */
 #define DDEMUX_OPTIN		(DDEMUX_REUSEADDR | DDEMUX_REUSEPORT)
 
 /* Owner domain of a socket: the sysctl "domain" selects what counts. */
@@ -267,7 +278,8 @@ bool ddemux_reply_in_set(const struct ddemux_pkt *out,
  * @family: AF_INET or AF_INET6
  * @proto: its &enum ddemux_proto
  * @state: sk_state (TCP_*)
- * @flags: %DDEMUX_REUSEADDR, %DDEMUX_REUSEPORT, %DDEMUX_KERNEL
+ * @flags: %DDEMUX_REUSEADDR, %DDEMUX_REUSEPORT, %DDEMUX_KERNEL,
+ *	%DDEMUX_MPTCP
  * @v6only: ipv6_only_sock()
  *
  * Pointers into the socket for the IPv6 addresses, not copies.  Filled by

@@ -254,6 +254,7 @@ static bool l3mdev_accept(const struct net *net, int proto)
 #if IS_ENABLED(CONFIG_NET_L3_MASTER_DEV)
 	switch (proto) {
 	case DDEMUX_TCP:
+	case DDEMUX_DCCP:	/* inet_sk_bound_dev_eq(), as TCP */
 		return READ_ONCE(net->ipv4.sysctl_tcp_l3mdev_accept);
 	case DDEMUX_PING:
 		return true;	/* ping_lookup() ignores l3mdev_accept */
@@ -414,13 +415,16 @@ static void report_audit_end(struct audit_buffer *ab, const char *comm)
 	audit_log_end(ab);
 }
 
+/* The opt-ins of a set, and whether it is an MPTCP subflow's. */
 const char *ddemux_flags_text(u8 flags)
 {
 	static const char *const text[] = {
 		"-", "reuseaddr", "reuseport", "reuseaddr,reuseport",
+		"mptcp", "reuseaddr,mptcp", "reuseport,mptcp",
+		"reuseaddr,reuseport,mptcp",
 	};
 
-	return text[flags & DDEMUX_OPTIN];
+	return text[(flags & DDEMUX_OPTIN) | (flags & DDEMUX_MPTCP ? 4 : 0)];
 }
 
 /**
@@ -759,21 +763,22 @@ static void record(struct ddemux_net *dn, const void *owner,
 }
 
 /**
- * ddemux_learn_child - an accepted TCP child joins its listener's port
+ * ddemux_learn_child - an accepted TCP or DCCP child joins its listener
  * @dn: the namespace's state
  * @listener: the listening socket
  * @child: the new socket, with its 4-tuple
+ * @proto: their &enum ddemux_proto
  *
  * The child belongs to its listener's domain (what it receives was the
  * listener's to receive), and its set lies inside the listener's: it is
  * recorded without a judgment.  Softirq.
  */
 void ddemux_learn_child(struct ddemux_net *dn, const struct sock *listener,
-			struct sock *child)
+			struct sock *child, int proto)
 {
 	struct ddemux_aset set, lset;
 
-	ddemux_sk_aset(child, DDEMUX_TCP, ddemux_sk_port(child), &set);
+	ddemux_sk_aset(child, proto, ddemux_sk_port(child), &set);
 	if (ddemux_reg_get(&dn->reg, listener, &lset, NULL))
 		set.dom = lset.dom;
 	set.flags |= DDEMUX_CHILD;

@@ -141,7 +141,7 @@ int ddemux_judge(struct ddemux_net *dn, struct net *net, const void *owner,
 void ddemux_learn(struct ddemux_net *dn, struct net *net, const void *owner,
 		  const struct ddemux_aset *set, const char *op);
 void ddemux_learn_child(struct ddemux_net *dn, const struct sock *listener,
-			struct sock *child);
+			struct sock *child, int proto);
 void ddemux_relearn(struct ddemux_net *dn, struct sock *sk, int proto,
 		    const char *op);
 void ddemux_forget(struct ddemux_net *dn, const struct sock *sk);
@@ -281,12 +281,14 @@ extern unsigned int ddemux_net_id;
 
 /*
  * The adapters' kernel hooks: ftrace ops on kernel functions (see
- * ddemux_core.c, "Hooks"), at @target, or by @name where there is none
- * (a function that is not exported).  A redirect resumes the call in
- * @wrapper, a function of the same prototype that calls the original;
- * with @filter_vals, only calls whose argument @filter_arg is one of
- * those values (each below 64) are redirected.  A hook without @wrapper
- * is a plain callback at entry, @func.
+ * ddemux_core.c, "Hooks").  A redirect resumes the call in @wrapper, a
+ * function of the same prototype that calls the original; with
+ * @filter_vals, only calls whose argument @filter_arg is one of those
+ * values (each below 64) are redirected.  A hook without @wrapper is a
+ * plain callback at entry, @func.  A hook without @target is on a
+ * function that is not exported, found by @name: a wrapper cannot call
+ * it, and does all the work itself for the calls its filter lets
+ * through.
  */
 struct ddemux_hook {
 	const char *name;

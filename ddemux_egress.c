@@ -35,7 +35,10 @@
  * Packets the kernel sends on its own behalf -- from no socket (IPv6
  * RSTs, SYN cookies, forwarded and tunnelled traffic) or from a kernel
  * socket (IPv4 RSTs and ACKs of the TCP control socket, ICMP errors,
- * tunnel sockets) -- are left alone.
+ * tunnel sockets) -- are left alone.  An MPTCP subflow is a kernel
+ * socket too, but it carries its owner's connection: its packets are
+ * judged as the user's (ddemux_user_sock()), on the fast path like any
+ * TCP socket's.
  *
  * Locking: the hook lists are under RTNL; registering the device hooks
  * takes @pkt_lock first, then RTNL.
@@ -90,7 +93,7 @@ static __always_inline struct sock *user_sender(struct sk_buff *skb)
 {
 	struct sock *sk = skb_to_full_sk(skb);	/* a request sock's listener */
 
-	if (!sk || !sk_fullsock(sk) || sk->sk_kern_sock)
+	if (!sk || !sk_fullsock(sk) || !ddemux_user_sock(sk))
 		return NULL;
 	return sk;
 }
@@ -126,7 +129,8 @@ static __always_inline bool unheld(u8 proto, const u8 *l4, unsigned int len,
 	if (len < 8)
 		return false;
 	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP ||
-	    proto == IPPROTO_UDPLITE || proto == IPPROTO_SCTP)
+	    proto == IPPROTO_UDPLITE || proto == IPPROTO_SCTP ||
+	    proto == IPPROTO_DCCP)
 		return !ddemux_port_used_anywhere(get_unaligned_be16(l4));
 	if (proto == icmp && (l4[0] == echo || l4[0] == ext_echo))
 		return !ddemux_port_used_anywhere(get_unaligned_be16(l4 + 4));

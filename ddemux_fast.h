@@ -8,11 +8,12 @@
  * asks it whether a reply is the sender's own (ddemux_reply.c).
  *
  * ddemux_fast_own4()/_own6() answer that question for the packets of
- * ordinary TCP, UDP and UDP-Lite sockets without building the set: the
- * egress hooks run them on every packet.  The ddemux_fast KUnit suite
- * drives them and the model with the same sockets and packets and
- * requires the same answers, so there is one meaning of "the reply is
- * mine", and this is a faster way to compute it.
+ * ordinary TCP (MPTCP subflows too), DCCP, UDP and UDP-Lite sockets
+ * without building the set: the egress hooks run them on every packet.
+ * The ddemux_fast KUnit suite drives them and the model with the same
+ * sockets and packets and requires the same answers, so there is one
+ * meaning of "the reply is mine", and this is a faster way to compute
+ * it.
  *
  * Kernel code: the module and the KUnit suite include it, the userspace
  * fuzzers do not.
@@ -28,6 +29,7 @@
 #include <net/ipv6.h>
 #include <net/tcp_states.h>
 #include <net/tcp.h>		/* inet_sk_transparent() */
+#include <net/mptcp.h>
 
 #include "ddemux.h"
 
@@ -49,8 +51,33 @@ static inline int ddemux_sk_proto(const struct sock *sk)
 	case IPPROTO_SCTP:
 		return sk->sk_type == SOCK_STREAM ||
 		       sk->sk_type == SOCK_SEQPACKET ? DDEMUX_SCTP : -1;
+	case IPPROTO_DCCP:
+		return sk->sk_type == SOCK_DCCP ? DDEMUX_DCCP : -1;
 	}
 	return -1;
+}
+
+/*
+ * A subflow of an MPTCP socket: a TCP socket the kernel made
+ * (sk_kern_sock) that carries its MPTCP socket's connection, with that
+ * socket's owner (mptcp_subflow_create_socket() copies the inode's uid,
+ * mptcp_attach_cgroup() the cgroup).  Its traffic is the user's.  A full
+ * socket.
+ */
+static __always_inline bool ddemux_sk_subflow(const struct sock *sk)
+{
+	return sk->sk_protocol == IPPROTO_TCP && sk->sk_type == SOCK_STREAM &&
+	       sk_is_mptcp(sk);
+}
+
+/*
+ * Is what @sk (a full socket) sends a user's?  A user's socket, or an
+ * MPTCP subflow; not a kernel socket of the kernel's own (the TCP control
+ * socket, ICMP, tunnels), which speaks for no user.
+ */
+static __always_inline bool ddemux_user_sock(const struct sock *sk)
+{
+	return !sk->sk_kern_sock || ddemux_sk_subflow(sk);
 }
 
 /**
@@ -76,14 +103,16 @@ static inline void ddemux_sk_view(const struct sock *sk, int proto, u16 lport,
 	sv->state = READ_ONCE(sk->sk_state);
 	sv->flags = (sk->sk_reuse ? DDEMUX_REUSEADDR : 0) |
 		    (sk->sk_reuseport ? DDEMUX_REUSEPORT : 0) |
-		    (sk->sk_kern_sock ? DDEMUX_KERNEL : 0);
+		    (sk->sk_kern_sock ? DDEMUX_KERNEL : 0) |
+		    (ddemux_sk_subflow(sk) ? DDEMUX_MPTCP : 0);
 	sv->v6only = ipv6_only_sock(sk);
 }
 
 /*
- * The fast path's sockets: TCP, UDP and UDP-Lite (as ddemux_sk_proto()
- * sees them) bound to no device.  A device-bound socket's replies may
- * arrive on another device than its own, which ddemux_reply.c works out.
+ * The fast path's sockets: TCP (MPTCP subflows included), DCCP, UDP and
+ * UDP-Lite (as ddemux_sk_proto() sees them) bound to no device.  A
+ * device-bound socket's replies may arrive on another device than its
+ * own, which ddemux_reply.c works out.
  */
 static __always_inline bool ddemux_fast_sk(const struct sock *sk)
 {
@@ -91,6 +120,8 @@ static __always_inline bool ddemux_fast_sk(const struct sock *sk)
 		return false;
 	if (sk->sk_type == SOCK_STREAM)
 		return sk->sk_protocol == IPPROTO_TCP;
+	if (sk->sk_type == SOCK_DCCP)
+		return sk->sk_protocol == IPPROTO_DCCP;
 	return sk->sk_type == SOCK_DGRAM &&
 	       (sk->sk_protocol == IPPROTO_UDP ||
 		sk->sk_protocol == IPPROTO_UDPLITE);
@@ -111,7 +142,7 @@ static __always_inline bool ddemux_fast_ports(const struct sock *sk,
 
 	if (!lport || htons(lport) != ports[0])
 		return false;
-	if (sk->sk_protocol == IPPROTO_TCP)
+	if (sk->sk_type != SOCK_DGRAM)	/* TCP, DCCP: ddemux_proto_tcp_like() */
 		*connected = state != TCP_CLOSE && state != TCP_LISTEN;
 	else
 		*connected = state == TCP_ESTABLISHED;
@@ -130,8 +161,8 @@ static __always_inline bool ddemux_fast_ports(const struct sock *sk,
  * True: the reply (to the packet's source address and port, from its
  * destination) is in the set ddemux_aset_from_view() makes of @sk, on
  * any device outside a VRF, whether or not the source is one of the
- * host's addresses.  The socket is an AF_INET TCP, UDP or UDP-Lite one,
- * bound to no device and not IP_TRANSPARENT (so the kernel sends it only
+ * host's addresses.  The socket is an AF_INET TCP, DCCP, UDP or UDP-Lite
+ * one, bound to no device and not IP_TRANSPARENT (so the kernel sends it only
  * from the namespace's own addresses: ip_route_output_key_hash_rcu()),
  * and the packet plain (its own protocol, not a later fragment, the
  * ports within @len).  False says nothing: the general path decides.

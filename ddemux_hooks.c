@@ -11,7 +11,9 @@
  * in the caller's normal context: no kretprobe instance pool that can
  * run dry, no "nested probe" misses, and they may call any kernel
  * function, including the ones that are hooked.  One hook, on
- * sk_destruct (not exported), is a plain callback at entry.  The ops are
+ * sk_destruct (not exported), is a plain callback at entry; another, on
+ * sk_setsockopt (not exported either), redirects two options only and
+ * does all their work itself, calling no original.  The ops are
  * FTRACE_OPS_FL_PERMANENT, so "sysctl kernel.ftrace_enabled=0" cannot
  * silently switch them off while ddemux is loaded.  See
  * Documentation/hooks.rst for why ftrace rather than kprobes.
@@ -103,7 +105,7 @@ static bool kind_matches(enum gp_kind k, int proto)
 {
 	switch (k) {
 	case GP_TCP:
-		return proto == DDEMUX_TCP;
+		return ddemux_proto_tcp_like(proto);	/* DCCP's too */
 	case GP_UDP:
 		return proto == DDEMUX_UDP || proto == DDEMUX_UDPLITE;
 	default:
@@ -219,13 +221,14 @@ static int pick_port(enum gp_kind k, struct ddemux_net *dn, struct sock *sk,
 }
 
 /*
- * Autobind of a TCP socket: its get_port only puts it in a bind bucket,
- * where it receives nothing (listen() hashes it after get_port returns),
- * so the kernel picks, and a port another domain holds (TCP shares with
- * SO_REUSEADDR under net.ipv4.ip_autobind_reuse) is given back with the
- * kernel's own undo and picked again, up to DDEMUX_AUTOBIND_TRIES times.
+ * Autobind of a TCP (or DCCP) socket: its get_port only puts it in a
+ * bind bucket, where it receives nothing (listen() hashes it after
+ * get_port returns), so the kernel picks, and a port another domain
+ * holds (shared with SO_REUSEADDR under net.ipv4.ip_autobind_reuse) is
+ * given back with the kernel's own undo and picked again, up to
+ * DDEMUX_AUTOBIND_TRIES times.
  */
-static int pick_tcp_port(struct ddemux_net *dn, struct sock *sk)
+static int pick_tcp_port(struct ddemux_net *dn, struct sock *sk, int proto)
 {
 	struct ddemux_aset set;
 	int ret, tries, err;
@@ -237,7 +240,7 @@ static int pick_tcp_port(struct ddemux_net *dn, struct sock *sk)
 		ret = orig_get_port(GP_TCP, sk, 0, 0);
 		if (ret)
 			return ret;
-		ddemux_sk_aset(sk, DDEMUX_TCP, ddemux_sk_port(sk), &set);
+		ddemux_sk_aset(sk, proto, ddemux_sk_port(sk), &set);
 		err = ddemux_judge(dn, sock_net(sk), sk, &set, 0,
 				   tries < DDEMUX_AUTOBIND_TRIES ? "autobind-try" :
 				   "autobind");
@@ -276,7 +279,7 @@ static int ddemux_get_port(enum gp_kind k, struct sock *sk,
 		return orig_get_port(k, sk, snum, arg);
 	m.dn = NULL;
 	if (!snum && k == GP_TCP)
-		return pick_tcp_port(dn, sk);
+		return pick_tcp_port(dn, sk, proto);
 
 	if (k == GP_PING) {
 		ctx = ping_bind_of(sk);
@@ -708,19 +711,41 @@ out:
  * locked it: then it keeps the port, bound, and that is recorded once
  * the state is stored (tcp_set_state() unhashes the socket first).
  */
-static void ddemux_tcp_set_state(struct sock *sk, int state)
+static void closed(struct sock *sk, int state, int want)
 {
-	int idx = ddemux_enter();
 	struct ddemux_net *dn;
 	int proto;
 
+	if (state != TCP_CLOSE || !(sk->sk_userlocks & SOCK_BINDPORT_LOCK) ||
+	    !ddemux_sk_port(sk))
+		return;
+	dn = guarded(sk, &proto);
+	if (dn && proto == want)
+		ddemux_relearn(dn, sk, proto, "close");
+}
+
+static void ddemux_tcp_set_state(struct sock *sk, int state)
+{
+	int idx = ddemux_enter();
+
 	tcp_set_state(sk, state);
-	if (state == TCP_CLOSE && (sk->sk_userlocks & SOCK_BINDPORT_LOCK) &&
-	    ddemux_sk_port(sk)) {
-		dn = guarded(sk, &proto);
-		if (dn)
-			ddemux_relearn(dn, sk, proto, "close");
-	}
+	closed(sk, state, DDEMUX_TCP);
+	ddemux_leave(idx);
+}
+
+/*
+ * DCCP's tcp_set_state(), dccp_set_state(), lives in the dccp module; it
+ * unhashes a socket that closes, gives its port back unless bind()
+ * locked it, and stores the state with inet_sk_set_state(), which is
+ * ddemux's hook (in the kernel proper, so ddemux does not depend on the
+ * dccp module).  Any context, as tcp_set_state().
+ */
+static void ddemux_inet_sk_set_state(struct sock *sk, int state)
+{
+	int idx = ddemux_enter();
+
+	inet_sk_set_state(sk, state);
+	closed(sk, state, DDEMUX_DCCP);	/* DCCP_CLOSED is TCP_CLOSE */
 	ddemux_leave(idx);
 }
 
@@ -760,11 +785,11 @@ static int device_index(struct net *net, int optname, sockptr_t optval,
 	return dev ? 0 : -ENODEV;
 }
 
-/* Under the socket lock. */
+/* Under the socket lock; @dn NULL for a socket ddemux does not guard. */
 static int bind_device_locked(struct ddemux_net *dn, struct sock *sk,
 			      int proto, int ifindex)
 {
-	u16 port = ddemux_sk_port(sk);
+	u16 port = dn ? ddemux_sk_port(sk) : 0;
 	struct ddemux_aset to;
 	struct ddemux_move m;
 	int ret;
@@ -782,12 +807,6 @@ static int bind_device_locked(struct ddemux_net *dn, struct sock *sk,
 	return ret;
 }
 
-static bool is_device_option(int level, int optname)
-{
-	return level == SOL_SOCKET &&
-	       (optname == SO_BINDTODEVICE || optname == SO_BINDTOIFINDEX);
-}
-
 static int set_device(struct ddemux_net *dn, struct sock *sk, int proto,
 		      int optname, sockptr_t optval, unsigned int optlen)
 {
@@ -796,47 +815,42 @@ static int set_device(struct ddemux_net *dn, struct sock *sk, int proto,
 	ret = device_index(sock_net(sk), optname, optval, optlen, &ifindex);
 	if (ret)
 		return ret;
-	if (proto == DDEMUX_SCTP)	/* its own lock first */
+	if (proto == DDEMUX_SCTP) {
+		/*
+		 * Its own mutex first, which a BPF program (the socket
+		 * locked, in an RCU read section) cannot take: refused
+		 * there rather than made unjudged.
+		 */
+		if (has_current_bpf_ctx())
+			return -EOPNOTSUPP;
 		return ddemux_sctp_set_device(dn, sk, ifindex, false);
+	}
 	sockopt_lock_sock(sk);
 	ret = bind_device_locked(dn, sk, proto, ifindex);
 	sockopt_release_sock(sk);
 	return ret;
 }
 
-static int ddemux_sock_setsockopt(struct socket *sock, int level, int optname,
-				  sockptr_t optval, unsigned int optlen)
+/*
+ * Every SOL_SOCKET option ends in sk_setsockopt(): setsockopt(2)
+ * through sock_setsockopt(), 6.12's UDP, MPTCP's device options (6.12
+ * sets them on the first subflow with it), bpf_setsockopt().  It is not
+ * exported, so ddemux cannot call it: only the two device options are
+ * redirected (the hook's filter), and this does for them what the
+ * kernel does -- sock_setbindtodevice(), or sock_bindtoindex_locked()
+ * under the socket lock -- for every socket, judging the new device of
+ * a guarded one first.  Process context, or a BPF program's, which
+ * holds the socket lock already (sockopt_lock_sock()).
+ */
+static int ddemux_sk_setsockopt(struct sock *sk, int level, int optname,
+				sockptr_t optval, unsigned int optlen)
 {
 	int idx = ddemux_enter();
-	struct ddemux_net *dn = NULL;
+	struct ddemux_net *dn;
 	int proto, ret;
 
-	if (is_device_option(level, optname))
-		dn = guarded(sock->sk, &proto);
-	if (dn)
-		ret = set_device(dn, sock->sk, proto, optname, optval, optlen);
-	else
-		ret = sock_setsockopt(sock, level, optname, optval, optlen);
-	ddemux_leave(idx);
-	return ret;
-}
-
-/* 6.12's UDP takes its SOL_SOCKET options here too. */
-static int ddemux_udp_lib_setsockopt(struct sock *sk, int level, int optname,
-				     sockptr_t optval, unsigned int optlen,
-				     int (*push_pending_frames)(struct sock *))
-{
-	int idx = ddemux_enter();
-	struct ddemux_net *dn = NULL;
-	int proto, ret;
-
-	if (is_device_option(level, optname))
-		dn = guarded(sk, &proto);
-	if (dn)
-		ret = set_device(dn, sk, proto, optname, optval, optlen);
-	else
-		ret = udp_lib_setsockopt(sk, level, optname, optval, optlen,
-					 push_pending_frames);
+	dn = guarded(sk, &proto);
+	ret = set_device(dn, sk, proto, optname, optval, optlen);
 	ddemux_leave(idx);
 	return ret;
 }
@@ -867,7 +881,11 @@ out:
 	return ret;
 }
 
-/* An accepted TCP child joins its listener's port (softirq). */
+/*
+ * An accepted TCP or DCCP child joins its listener's port (softirq):
+ * tcp_v4_syn_recv_sock(), dccp_v4_request_recv_sock() and their IPv6
+ * twins, with the 4-tuple set.
+ */
 static int ddemux___inet_inherit_port(const struct sock *sk,
 				      struct sock *child)
 {
@@ -878,8 +896,8 @@ static int ddemux___inet_inherit_port(const struct sock *sk,
 	ret = __inet_inherit_port(sk, child);
 	if (!ret) {
 		dn = guarded(child, &proto);
-		if (dn && proto == DDEMUX_TCP)
-			ddemux_learn_child(dn, sk, child);
+		if (dn && ddemux_proto_tcp_like(proto))
+			ddemux_learn_child(dn, sk, child, proto);
 	}
 	ddemux_leave(idx);
 	return ret;
@@ -959,6 +977,7 @@ static struct ddemux_hook hooks[] = {
 	REDIRECT(udp_lib_unhash),
 	REDIRECT(ping_unhash),
 	REDIRECT(tcp_set_state),
+	REDIRECT(inet_sk_set_state),
 	REDIRECT(__inet_inherit_port),
 	/* bind, listen, autobind */
 	REDIRECT(inet_csk_get_port),
@@ -976,10 +995,13 @@ static struct ddemux_hook hooks[] = {
 	REDIRECT(__udp_disconnect),
 	REDIRECT(inet_bhash2_reset_saddr),
 	/* devices */
-	REDIRECT(sock_setsockopt),
-	REDIRECT(udp_lib_setsockopt),
+	{ .name = "sk_setsockopt", .wrapper = ddemux_sk_setsockopt,
+	  .filter_arg = 2,	/* optname */
+	  .filter_vals = BIT_ULL(SO_BINDTODEVICE) | BIT_ULL(SO_BINDTOIFINDEX) },
 	REDIRECT(sock_bindtoindex),
 };
+
+static_assert(SO_BINDTODEVICE < 64 && SO_BINDTOIFINDEX < 64);
 
 /**
  * ddemux_hooks_init - install every socket hook
@@ -1081,10 +1103,10 @@ static int batch_register(struct sk_batch *b, struct ddemux_net *dn)
 	return err;
 }
 
-static int enumerate_tcp(struct net *net, struct ddemux_net *dn,
-			 struct sk_batch *b)
+/* TCP's, or DCCP's, bind buckets: every socket holding a port. */
+static int enumerate_inet(struct net *net, struct ddemux_net *dn,
+			  struct inet_hashinfo *hinfo, struct sk_batch *b)
 {
-	struct inet_hashinfo *hinfo = net->ipv4.tcp_death_row.hashinfo;
 	unsigned int i;
 	int err;
 
@@ -1162,6 +1184,28 @@ static int enumerate_udp(struct net *net, struct ddemux_net *dn,
 }
 
 /*
+ * DCCP's bind buckets are in the dccp module, a global table the module
+ * exports (dccp_hashinfo, GPL): ddemux takes it by name, with a
+ * reference that keeps the module from going meanwhile, rather than
+ * depend on it.  Without the module there is no DCCP socket.  A module
+ * still initialising is not found (__symbol_get() takes only a live
+ * one): its sockets, if any, took their ports after ddemux's hooks were
+ * live, through them.
+ */
+static int enumerate_dccp(struct net *net, struct ddemux_net *dn,
+			  struct sk_batch *b)
+{
+	struct inet_hashinfo *hinfo = __symbol_get("dccp_hashinfo");
+	int err;
+
+	if (!hinfo)
+		return 0;
+	err = enumerate_inet(net, dn, hinfo, b);
+	__symbol_put("dccp_hashinfo");
+	return err;
+}
+
+/*
  * The kernel's ping table is private to ping.c, but the iterator behind
  * /proc/net/icmp and icmp6 is exported (for IPv6's file): it walks the
  * table of one family and one namespace under the table's lock.  It
@@ -1203,12 +1247,12 @@ static int enumerate_ping(struct net *net, struct ddemux_net *dn,
  *
  * Runs once at load, after every hook is live and every call that
  * entered a hooked function before has left it (ddemux_hooks_init()):
- * each TCP, UDP, UDP-Lite and ping socket that holds a port is either in
- * the kernel's tables now, where this walk finds it, or was given its
- * port through a hook.  Claims wait meanwhile (ddemux_gate()); releases
- * go on, and ddemux_adopt() keeps the two apart.  Returns 0, or -ENOMEM
- * if a socket could not be recorded: the load then fails.  Process
- * context.
+ * each TCP, DCCP, UDP, UDP-Lite and ping socket that holds a port is
+ * either in the kernel's tables now, where this walk finds it, or was
+ * given its port through a hook.  Claims wait meanwhile
+ * (ddemux_gate()); releases go on, and ddemux_adopt() keeps the two
+ * apart.  Returns 0, or -ENOMEM if a socket could not be recorded: the
+ * load then fails.  Process context.
  */
 int ddemux_enumerate(struct net *net, struct ddemux_net *dn)
 {
@@ -1217,7 +1261,10 @@ int ddemux_enumerate(struct net *net, struct ddemux_net *dn)
 
 	err = batch_grow(&b);
 	if (!err)
-		err = enumerate_tcp(net, dn, &b);
+		err = enumerate_inet(net, dn, net->ipv4.tcp_death_row.hashinfo,
+				     &b);
+	if (!err)
+		err = enumerate_dccp(net, dn, &b);
 	if (!err)
 		err = enumerate_udp(net, dn, ddemux_udp_table(net), &b);
 	if (!err)

@@ -186,8 +186,8 @@ void ddemux_aset_normalise(struct ddemux_aset *s)
  * @sv: the fields
  * @s: out, normalised
  *
- * As the kernel demultiplexes on them: a TCP socket that is neither
- * closed nor listening has its peer, a datagram socket when connected;
+ * As the kernel demultiplexes on them: a TCP or DCCP socket that is
+ * neither closed nor listening has its peer, a datagram socket when connected;
  * an ICMPv6 echo socket receives ICMPv6 alone, whatever IPV6_V6ONLY says
  * (ping_lookup() matches the family).  An IPv4 socket bound to a
  * multicast or broadcast address has inet_saddr 0 until it connects
@@ -207,7 +207,7 @@ void ddemux_aset_from_view(const struct ddemux_sock_view *sv,
 	ddemux_aset_set_local(s, sv->family, sv->v4_rcv_saddr,
 			      sv->v6_rcv_saddr,
 			      sv->v6only || sv->proto == DDEMUX_PING);
-	if (sv->proto == DDEMUX_TCP)
+	if (ddemux_proto_tcp_like(sv->proto))
 		connected = sv->state != TCP_CLOSE && sv->state != TCP_LISTEN;
 	else
 		connected = sv->state == TCP_ESTABLISHED;
@@ -215,14 +215,15 @@ void ddemux_aset_from_view(const struct ddemux_sock_view *sv,
 		ddemux_aset_set_remote(s, sv->family, sv->v4_daddr,
 				       sv->v6_daddr, sv->rport);
 		s->state = DDEMUX_CONNECTED;
-	} else if (sv->proto == DDEMUX_TCP && sv->state == TCP_LISTEN) {
+	} else if (ddemux_proto_tcp_like(sv->proto) &&
+		   sv->state == TCP_LISTEN) {
 		s->state = DDEMUX_LISTEN;
 	}
 	if (!connected && sv->family == AF_INET && sv->v4_rcv_saddr &&
 	    !sv->v4_saddr)
 		s->flags |= DDEMUX_GROUP;
 	s->dev = sv->bound_dev;
-	s->flags |= sv->flags & (DDEMUX_OPTIN | DDEMUX_KERNEL);
+	s->flags |= sv->flags & (DDEMUX_OPTIN | DDEMUX_KERNEL | DDEMUX_MPTCP);
 	ddemux_aset_normalise(s);
 }
 

@@ -9,14 +9,14 @@
  * and asks the registries whether a set of another domain holds that
  * address (ddemux_rule3()).
  *
- * What is judged.  TCP, UDP, UDP-Lite and SCTP packets, whose reply
+ * What is judged.  TCP, DCCP, UDP, UDP-Lite and SCTP packets, whose reply
  * arrives at their source address and port, from their destination; ICMP and ICMPv6
  * echo requests, of any code, and extended echo requests (RFC 8335),
  * whose replies ping_rcv() delivers by ident; and ICMP errors, which the
  * receiving kernel hands to the socket that sent the packet they quote
- * (tcp_v4_err(), __udp4_lib_err(), ping_err(), ...): an error speaks
- * for the quoted packet's sender, so it is judged as if that packet were
- * sent, and its "reply" is the error itself.
+ * (tcp_v4_err(), dccp_v4_err(), __udp4_lib_err(), ping_err(), ...): an
+ * error speaks for the quoted packet's sender, so it is judged as if
+ * that packet were sent, and its "reply" is the error itself.
  *
  * On which device.  A socket bound to a device receives only what
  * arrives there.  The reply to a packet from address S comes in on the
@@ -158,13 +158,15 @@ static bool parse_l4(const struct sk_buff *skb, unsigned int thoff, u8 l4,
 	case IPPROTO_UDP:
 	case IPPROTO_UDPLITE:
 	case IPPROTO_SCTP:
+	case IPPROTO_DCCP:
 		/* the ports lead the header, in this order, in each */
 		ports = skb_header_pointer(skb, thoff, sizeof(pbuf), pbuf);
 		if (!ports)
 			return false;
 		pkt->proto = l4 == IPPROTO_TCP ? DDEMUX_TCP :
 			     l4 == IPPROTO_UDP ? DDEMUX_UDP :
-			     l4 == IPPROTO_SCTP ? DDEMUX_SCTP : DDEMUX_UDPLITE;
+			     l4 == IPPROTO_SCTP ? DDEMUX_SCTP :
+			     l4 == IPPROTO_DCCP ? DDEMUX_DCCP : DDEMUX_UDPLITE;
 		pkt->sport = ntohs(ports[0]);
 		pkt->dport = ntohs(ports[1]);
 		return true;

@@ -14,8 +14,8 @@
  *
  *   fast == applies && model
  *
- * applies: a TCP, UDP or UDP-Lite socket of the packet's family, bound
- * to no device, that cannot send from a foreign address (IPv4: not
+ * applies: a TCP, DCCP, UDP or UDP-Lite socket of the packet's family,
+ * bound to no device, that cannot send from a foreign address (IPv4: not
  * IP_TRANSPARENT; IPv6: ipv6_can_nonlocal_bind() false); a packet of
  * its own protocol, version right, not a later fragment, no IPv6
  * extension header, no v4-mapped IPv6 address, the ports within the
@@ -73,6 +73,7 @@ static const struct {
 	int protocol;
 } kinds[] = {
 	{ SOCK_STREAM, IPPROTO_TCP },
+	{ SOCK_DCCP, IPPROTO_DCCP },
 	{ SOCK_DGRAM, IPPROTO_UDP },
 	{ SOCK_DGRAM, IPPROTO_UDPLITE },
 	{ SOCK_DGRAM, IPPROTO_ICMP },
@@ -82,6 +83,7 @@ static const struct {
 
 static const int states[] = {
 	TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN, TCP_SYN_SENT,
+	TCP_MAX_STATES,		/* DCCP_PARTOPEN */
 };
 
 static const u16 ports[] = { 0, 1000, 2000 };
@@ -123,8 +125,10 @@ static void random_packet(struct rnd_state *rnd, const struct sock *sk,
 {
 	u32 r = prandom_u32_state(rnd), q = prandom_u32_state(rnd);
 	bool v6 = (r & 7) ? sk->sk_family == AF_INET6 : r & 8;
-	static const u8 l4[] = { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE };
-	u8 proto = (r >> 4) % 6 ? sk->sk_protocol : l4[(r >> 7) % 3];
+	static const u8 l4[] = {
+		IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE, IPPROTO_DCCP,
+	};
+	u8 proto = (r >> 4) % 6 ? sk->sk_protocol : l4[(r >> 7) % 4];
 	u16 sport = (r >> 9) % 4 ? inet_sk(sk)->inet_num :
 				   ports[(r >> 11) % ARRAY_SIZE(ports)];
 	u16 dport = (r >> 13) % 4 ? ntohs(inet_sk(sk)->inet_dport) :
@@ -174,7 +178,8 @@ static void random_packet(struct rnd_state *rnd, const struct sock *sk,
 	c->len = (r >> 17) % 8 ? thoff + 8 : thoff + 2;	/* ports cut off */
 	c->plain = c->plain && c->len >= thoff + 4 && proto == sk->sk_protocol;
 	pkt->proto = proto == IPPROTO_TCP ? DDEMUX_TCP :
-		     proto == IPPROTO_UDP ? DDEMUX_UDP : DDEMUX_UDPLITE;
+		     proto == IPPROTO_UDP ? DDEMUX_UDP :
+		     proto == IPPROTO_DCCP ? DDEMUX_DCCP : DDEMUX_UDPLITE;
 	pkt->sport = sport;
 	pkt->dport = dport;
 }
@@ -185,7 +190,7 @@ static bool applies(struct sock *sk, const struct fast_case *c)
 	int proto = ddemux_sk_proto(sk);
 
 	if (proto != DDEMUX_TCP && proto != DDEMUX_UDP &&
-	    proto != DDEMUX_UDPLITE)
+	    proto != DDEMUX_UDPLITE && proto != DDEMUX_DCCP)
 		return false;
 	if (sk->sk_bound_dev_if || !c->plain)
 		return false;

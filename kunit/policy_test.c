@@ -784,7 +784,7 @@ static void test_reply_of(struct kunit *test)
 /*
  * ddemux_aset_from_view(), the one definition of a socket's set, against
  * the same set put together by hand from the parts it is made of: the
- * local part, the peer when connected (TCP: neither closed nor
+ * local part, the peer when connected (TCP and DCCP: neither closed nor
  * listening; datagram: established), the state, the group mark of an
  * unconnected AF_INET socket whose inet_saddr is 0, the device, the
  * flags, ICMPv6 echo IPv6 only.
@@ -814,7 +814,8 @@ static void test_aset_from_view(struct kunit *test)
 		sv.lport = 1 + (r >> 6) % 2;
 		sv.rport = (r >> 7) % 3;
 		sv.bound_dev = (r >> 9) % 3;
-		sv.flags = (r >> 11) & (DDEMUX_OPTIN | DDEMUX_KERNEL);
+		sv.flags = (r >> 11) & (DDEMUX_OPTIN | DDEMUX_KERNEL |
+					DDEMUX_MPTCP);
 		in4_pton(v4s[q % 3], -1, (u8 *)&sv.v4_rcv_saddr, -1, NULL);
 		in4_pton(v4s[(q >> 2) % 3], -1, (u8 *)&sv.v4_daddr, -1, NULL);
 		sv.v4_saddr = (q >> 4) & 1 ? sv.v4_rcv_saddr : 0;
@@ -829,7 +830,8 @@ static void test_aset_from_view(struct kunit *test)
 		want.lport = sv.lport;
 		ddemux_aset_set_local(&want, sv.family, sv.v4_rcv_saddr, &l6,
 				      sv.v6only || sv.proto == DDEMUX_PING);
-		if (sv.proto == DDEMUX_TCP)
+		/* DCCP's states are TCP's numbers */
+		if (sv.proto == DDEMUX_TCP || sv.proto == DDEMUX_DCCP)
 			connected = sv.state != TCP_CLOSE &&
 				    sv.state != TCP_LISTEN;
 		else
@@ -838,7 +840,9 @@ static void test_aset_from_view(struct kunit *test)
 			ddemux_aset_set_remote(&want, sv.family, sv.v4_daddr,
 					       &r6, sv.rport);
 			want.state = DDEMUX_CONNECTED;
-		} else if (sv.proto == DDEMUX_TCP && sv.state == TCP_LISTEN) {
+		} else if ((sv.proto == DDEMUX_TCP ||
+			    sv.proto == DDEMUX_DCCP) &&
+			   sv.state == TCP_LISTEN) {
 			want.state = DDEMUX_LISTEN;
 		}
 		if (!connected && sv.family == AF_INET && sv.v4_rcv_saddr &&

@@ -513,6 +513,24 @@ def a_sniff_sctp(st, name, sport, dport, chunk, timeout=2.0):
     return None
 
 
+def a_sniff_ports(st, name, sport, timeout=2.0):
+    """From a raw socket: the first packet from @sport (its destination
+    port), or None."""
+    s = st[name]
+    end = time.time() + timeout
+    while time.time() < end:
+        s.settimeout(max(0.05, end - time.time()))
+        try:
+            pkt = s.recv(65536)
+        except socket.timeout:
+            return None
+        ihl = (pkt[0] & 0xf) * 4
+        sp, dp = struct.unpack("!HH", pkt[ihl:ihl + 4])
+        if sp == sport:
+            return dp
+    return None
+
+
 def a_peer_setsock(st, name, kind, proto):
     st[name] = socket.socket(socket.AF_INET, kind, proto)
     return True
@@ -2516,6 +2534,338 @@ def sctp_preexisting_enumerated(t):
     expect_eq(alice(a_tcp_recv, "s.child"), b"still", "the association after insmod")
 
 
+# ---- DCCP: TCP's holes, in a port space of its own ------------------------
+
+SOCK_DCCP, IPPROTO_DCCP, SOL_DCCP, DCCP_SOCKOPT_SERVICE = 6, 33, 269, 2
+DCCP_SERVICE = 42
+
+
+def dccp_loaded():
+    """DCCP needs its modules, which socket() does not load by itself
+    (they carry no net-pf alias): an administrator loads them."""
+    for m in ("dccp_ipv4", "dccp_ipv6"):
+        sh("modprobe", m)
+
+
+def a_dccp(st, name, addr, family=socket.AF_INET, listen=False, **opts):
+    """A DCCP socket with a service code, bound (if @addr), listening if
+    asked; 0 or the errno of bind() or listen()."""
+    a_sock(st, name, family, SOCK_DCCP, IPPROTO_DCCP, **opts)
+    st[name].setsockopt(SOL_DCCP, DCCP_SOCKOPT_SERVICE,
+                        struct.pack("!I", DCCP_SERVICE))
+    e = a_bind(st, name, addr) if addr else 0
+    if not e and listen:
+        e = _err(st[name].listen, 16)
+    return e
+
+
+def a_try_bind(st, name, addr):
+    """A new TCP socket bound to @addr: 0 or the errno."""
+    return a_tcp(st, name, addr)
+
+
+def a_try_accept(st, name, timeout=1.0):
+    """The peer a listener accepts, None if none comes or it is no
+    listener."""
+    try:
+        return a_accept(st, name, timeout)
+    except OSError:
+        return None
+
+
+def dccp_accepted(actors, timeout=1.0):
+    """Which of the named actors' sockets "l" accepts a connection."""
+    for who, a in actors:
+        if a(a_try_accept, "l", timeout) is not None:
+            return who
+    return "nobody"
+
+
+@test("differs")
+def dccp_squat_before_listen(t):
+    """A DCCP daemon binds with SO_REUSEADDR and listens a moment later;
+    another user co-binds its port and listens first: on stock Linux her
+    listener takes the daemon's connections."""
+    dccp_loaded()
+    p = t.port()
+    alice, mallory, client = t.actor(ALICE), t.actor(MALLORY), t.actor(CAROL)
+    expect_eq(alice(a_dccp, "l", ("0.0.0.0", p), ra=True), 0, "daemon bind")
+    e = mallory(a_dccp, "l", ("0.0.0.0", p), ra=True, listen=True)
+    el = alice(a_listen, "l")
+    client(a_dccp, "c", None)
+    ec = client(a_connect, "c", ("127.0.0.1", p))
+    who = dccp_accepted((("alice", alice), ("mallory", mallory)))
+    expect_eq(ename(e), "EADDRINUSE",
+              "squatter's bind (daemon's listen: %s; connect: %s; accepted by %s)"
+              % (ename(el), ename(ec), who))
+    expect_eq(el, 0, "daemon listen")
+    expect_eq(ec, 0, "client connect")
+    expect_eq(who, "alice", "who accepted the connection")
+
+
+@test("differs")
+def dccp6_squat_specific(t):
+    """IPv6: a more specific co-bind under a dual-stack daemon, and an
+    IPv4 one."""
+    dccp_loaded()
+    p = t.port()
+    alice, mallory = t.actor(ALICE), t.actor(MALLORY)
+    expect_eq(alice(a_dccp, "l", ("::", p), socket.AF_INET6, ra=True,
+                    v6only=False), 0, "daemon bind")
+    expect_eq(ename(mallory(a_dccp, "l", ("::1", p), socket.AF_INET6, ra=True)),
+              "EADDRINUSE", "squatter's specific bind")
+    expect_eq(ename(mallory(a_dccp, "l4", ("127.0.0.1", p), ra=True)),
+              "EADDRINUSE", "squatter's IPv4 bind under the dual socket")
+
+
+@test("differs")
+def egress_raw_dccp(t):
+    """A raw DCCP packet from the victim's listening port: the peer's
+    answer would land there."""
+    dccp_loaded()
+    peer = veth_peer(t)
+    p = t.port()
+    alice, mallory = t.actor(ALICE), t.actor(MALLORY, caps=("net_raw",))
+    expect_eq(alice(a_dccp, "l", ("0.0.0.0", p), listen=True), 0,
+              "victim listener")
+    peer(a_peer_setsock, "sniff", socket.SOCK_RAW, IPPROTO_DCCP)
+    peer.start(a_sniff_ports, "sniff", p, 1.5)
+    # a DCCP-Request: ports, data offset 5 words, type 0, X=1, seq, service
+    hdr = struct.pack("!HHBBHBB6sI", p, 5001, 5, 0, 0, 0x01, 0,
+                      b"\0\0\0\0\0\1", DCCP_SERVICE)
+    e = mallory(a_raw_send, IPPROTO_DCCP, hdr, V4_PEER)
+    got = peer.wait()
+    check(got is None, "the forged packet reached the peer (to port %r)" % (got,))
+    if t.module:
+        expect_eq(ename(e), "EPERM", "raw sendto")
+
+
+def dccp_roundtrip(t, alice, family, host, bound_client):
+    p = t.port()
+    expect_eq(alice(a_dccp, "l", (host, p), family, listen=True), 0, "listener")
+    alice(a_dccp, "c", None, family)
+    if bound_client:
+        expect_eq(alice(a_bind, "c", (host, t.port())), 0, "client bind")
+    expect_eq(alice(a_connect, "c", (host, p)), 0, "connect to " + host)
+    check(alice(a_accept, "l") is not None, "accept over " + host)
+    expect_eq(alice(a_send, "c", b"ping"), 0, "send")
+    got = alice(a_recv, "l.child", 2.0)
+    check(got and got[0] == b"ping", "data over %s: %r" % (host, got))
+    expect_eq(alice(a_send, "l.child", b"pong"), 0, "reply")
+    got = alice(a_recv, "c", 2.0)
+    check(got and got[0] == b"pong", "reply over %s: %r" % (host, got))
+    for n in ("c", "l.child", "l"):
+        alice(a_close, n)
+
+
+@test("same")
+def dccp_same_user_listener_client(t):
+    """One user's DCCP listener and client, IPv4 and IPv6, autobound and
+    bound, with rule 3 on: everything works as on stock."""
+    dccp_loaded()
+    alice = t.actor(ALICE)
+    for family, host in ((socket.AF_INET, "127.0.0.1"),
+                         (socket.AF_INET6, "::1")):
+        for bound in (False, True):
+            dccp_roundtrip(t, alice, family, host, bound)
+    p = t.port()
+    other = t.actor(ALICE)
+    expect_eq(alice(a_dccp, "a", ("0.0.0.0", p), ra=True), 0, "first")
+    expect_eq(other(a_dccp, "a", ("0.0.0.0", p), ra=True), 0,
+              "the same user co-binds with SO_REUSEADDR")
+    expect_eq(ename(other(a_dccp, "b", ("0.0.0.0", p))), "EADDRINUSE",
+              "without SO_REUSEADDR the kernel still refuses")
+
+
+# ---- MPTCP: an MPTCP socket's set is the union of its subflows' -----------
+
+IPPROTO_MPTCP, SOL_MPTCP, MPTCP_INFO = 262, 284, 1
+MPTCP_SERVER, MPTCP_CLIENT = "ddtmps", "ddtmpc"
+# two paths between the server's and the client's namespaces
+MPTCP_PATHS = (("ddtm0s", "10.94.1.1", "ddtm0c", "10.94.1.2"),
+               ("ddtm1s", "10.94.2.1", "ddtm1c", "10.94.2.2"))
+
+
+def a_mptcp(st, name, addr, family=socket.AF_INET, listen=False, **opts):
+    """An MPTCP socket, bound (if @addr) and listening if asked; 0 or the
+    errno of bind() or listen()."""
+    a_sock(st, name, family, socket.SOCK_STREAM, IPPROTO_MPTCP, **opts)
+    e = a_bind(st, name, addr) if addr else 0
+    if not e and listen:
+        e = _err(st[name].listen, 16)
+    return e
+
+
+def a_stream(st, name, addr, kind, **opts):
+    """A TCP or MPTCP socket bound to @addr."""
+    if kind == "mptcp":
+        return a_mptcp(st, name, addr, **opts)
+    return a_tcp(st, name, addr, **opts)
+
+
+def a_mptcp_subflows(st, name):
+    """MPTCP_INFO's mptcpi_subflows: the subflows besides the first."""
+    return st[name].getsockopt(SOL_MPTCP, MPTCP_INFO, 64)[0]
+
+
+def mptcp_paths(t, announce=False):
+    """The server's and the client's namespaces, joined by two veth pairs.
+    With @announce, the server announces its second address (a "signal"
+    endpoint), and a client, which accepts announced addresses, opens a
+    second subflow to it, over the second path."""
+    netns(t, MPTCP_SERVER)
+    netns(t, MPTCP_CLIENT)
+    for sdev, saddr, cdev, caddr in MPTCP_PATHS:
+        veth_link(MPTCP_SERVER, sdev, saddr, MPTCP_CLIENT, cdev, caddr)
+    for ns in (MPTCP_SERVER, MPTCP_CLIENT):
+        sh("ip", "-n", ns, "mptcp", "limits", "set", "subflow", "2",
+           "add_addr_accepted", "2")
+    if announce:
+        sdev, saddr, _, _ = MPTCP_PATHS[1]
+        sh("ip", "-n", MPTCP_SERVER, "mptcp", "endpoint", "add", saddr,
+           "dev", sdev, "signal")
+
+
+def established(ns, port):
+    """The established TCP sockets (subflows) on local port @port in @ns."""
+    out = subprocess.run(["ip", "netns", "exec", ns, "ss", "-tnH", "state",
+                          "established", "( sport = :%d )" % port],
+                         capture_output=True, text=True, check=True).stdout
+    return len(out.splitlines())
+
+
+def ns_rows(reader, uid):
+    """The sockets file of @reader's namespace: the rows of @uid."""
+    rows = [l.split() for l in
+            reader(a_read_file, PROC + "/sockets").splitlines()[1:]]
+    return [r for r in rows if r[5] == str(uid)]
+
+
+def ns_stats(reader):
+    return {k: int(v) for k, v in (l.split() for l in reader(
+        a_read_file, PROC + "/stats").splitlines())}
+
+
+@test("same")
+def mptcp_two_subflows(t):
+    """An MPTCP listener and a client whose second subflow takes the
+    second path (the server announces it): both subflows are established
+    and carry data.  With the module, the server's subflows are its
+    user's (a flag "mptcp" in the sockets file) and rule 3 judges what
+    they send."""
+    mptcp_paths(t, announce=True)
+    p = t.port()
+    alice = t.actor(ALICE, netns=MPTCP_SERVER)
+    carol = t.actor(CAROL, netns=MPTCP_CLIENT)
+    admin = t.actor(None, netns=MPTCP_SERVER)
+    expect_eq(alice(a_mptcp, "l", ("0.0.0.0", p), listen=True), 0, "listener")
+    s0 = ns_stats(admin) if t.module else None
+    carol(a_sock, "c", socket.AF_INET, socket.SOCK_STREAM, IPPROTO_MPTCP)
+    expect_eq(carol(a_connect, "c", (MPTCP_PATHS[0][1], p)), 0, "connect")
+    check(alice(a_accept, "l") is not None, "accept")
+    for _ in range(50):
+        if carol(a_mptcp_subflows, "c") >= 1 and established(MPTCP_SERVER, p) >= 2:
+            break
+        time.sleep(0.1)
+    expect_eq(carol(a_mptcp_subflows, "c"), 1, "the client's extra subflows")
+    expect_eq(established(MPTCP_SERVER, p), 2, "the server's established subflows")
+    for i in range(20):
+        expect_eq(carol(a_send, "c", b"x" * 1000), 0, "send")
+    got = 0
+    while got < 20000:
+        d = alice(a_tcp_recv, "l.child")
+        check(isinstance(d, bytes) and d, "data: %r" % (d,))
+        got += len(d)
+    expect_eq(alice(a_send, "l.child", b"pong"), 0, "reply")
+    expect_eq(carol(a_tcp_recv, "c"), b"pong", "reply received")
+    if t.module:
+        rows = ns_rows(admin, ALICE)
+        subflows = [r for r in rows if r[0] == "tcp" and
+                    r[4] == "connected" and "mptcp" in r[7]]
+        expect_eq(len(subflows), 2, "alice's subflows in the sockets file: %s"
+                  % rows)
+        check(any(r[1] == "0.0.0.0:%d" % p and r[4] == "listen" and
+                  "mptcp" in r[7] for r in rows),
+              "alice's listening subflow: %s" % rows)
+        check(ns_stats(admin)["egress_checked"] > s0["egress_checked"],
+              "rule 3 judged none of the subflows' packets")
+
+
+@test("differs")
+def mptcp_squat_before_listen(t):
+    """Another user's MPTCP socket co-binds, with SO_REUSEADDR, the port
+    a daemon's TCP (or MPTCP) socket holds before it listens, and listens
+    first: on stock Linux it takes the daemon's connections."""
+    for victim, thief in (("tcp", "mptcp"), ("mptcp", "mptcp"),
+                          ("mptcp", "tcp")):
+        p = t.port()
+        alice, mallory = t.actor(ALICE), t.actor(MALLORY)
+        expect_eq(alice(a_stream, "l", ("0.0.0.0", p), victim, ra=True), 0,
+                  "daemon bind")
+        e = mallory(a_stream, "l", ("0.0.0.0", p), thief, ra=True, listen=True)
+        el = alice(a_listen, "l")
+        c = socket.socket(socket.AF_INET, socket.SOCK_STREAM, IPPROTO_MPTCP)
+        c.settimeout(3)
+        ec = _err(c.connect, ("127.0.0.1", p))
+        who = dccp_accepted((("alice", alice), ("mallory", mallory)))
+        c.close()
+        what = "%s over %s" % (thief, victim)
+        expect_eq(ename(e), "EADDRINUSE",
+                  "%s: squatter's bind (daemon's listen: %s; connect: %s; "
+                  "accepted by %s)" % (what, ename(el), ename(ec), who))
+        expect_eq(el, 0, what + ": daemon listen")
+        expect_eq(ec, 0, what + ": connect")
+        expect_eq(who, "alice", what + ": who accepted the connection")
+
+
+@test("differs")
+def mptcp_device_change_refused(t):
+    """SO_BINDTODEVICE on an MPTCP socket moves its first subflow (6.12
+    sets it there with sk_setsockopt()): with CAP_NET_RAW, a listener on
+    another device may not move onto another user's device and port."""
+    peer = veth_peer(t)
+    dummy_dev(t, "ddtd0")
+    p = t.port()
+    alice, mallory = t.actor(ALICE), t.actor(MALLORY, caps=("net_raw",))
+    expect_eq(alice(a_tcp, "l", ("0.0.0.0", p), ra=True, dev="ddtv0",
+                    listen=True), 0, "victim listening on ddtv0")
+    expect_eq(mallory(a_mptcp, "l", ("0.0.0.0", p), ra=True, dev="ddtd0",
+                      listen=True), 0, "thief listening on another device")
+    e = mallory(a_setsockopt, "l", socket.SOL_SOCKET, SO_BINDTODEVICE, b"ddtv0")
+    peer(a_sock, "c", socket.AF_INET, socket.SOCK_STREAM)
+    ec = peer(a_connect, "c", (V4_HOST, p))
+    who = dccp_accepted((("mallory", mallory), ("alice", alice)))
+    expect_eq(ename(e), "EADDRINUSE",
+              "the thief's SO_BINDTODEVICE (then the peer's connection "
+              "(%s) was accepted by %s)" % (ename(ec), who))
+    expect_eq(who, "alice", "who accepted the peer's connection")
+
+
+@test("same")
+def mptcp_signal_endpoint_port_held(t):
+    """An announced ("signal") endpoint with a port has a listener of its
+    own, made by the administrator's request: on a port another user
+    holds, its creation fails (the kernel's own rules refuse it too;
+    ddemux refuses it first, and says whose port it is)."""
+    mptcp_paths(t)
+    p = t.port()
+    alice = t.actor(ALICE, netns=MPTCP_SERVER)
+    expect_eq(alice(a_tcp, "s", (MPTCP_PATHS[1][1], p)), 0, "alice's socket")
+    before = t.klog_mark() if t.module else None
+    r = subprocess.run(["ip", "-n", MPTCP_SERVER, "mptcp", "endpoint", "add",
+                        MPTCP_PATHS[1][1], "port", str(p), "signal"],
+                       capture_output=True, text=True)
+    check(r.returncode != 0, "the endpoint was created on alice's port")
+    if t.module:
+        check(log_has(t, before, "deny bind", "uid=0", "holder_uid=%d" % ALICE),
+              "no deny line naming alice")
+    q = t.port()
+    sh("ip", "-n", MPTCP_SERVER, "mptcp", "endpoint", "add",
+       MPTCP_PATHS[1][1], "port", str(q), "signal")
+    check(alice(a_try_bind, "t", (MPTCP_PATHS[1][1], q)) == errno.EADDRINUSE,
+          "the endpoint's listener does not hold its port")
+
+
 # ---- the module's interface ----------------------------------------------
 
 @test("module")
@@ -2948,6 +3298,56 @@ def preexisting_sockets_and_reload(t):
     c.sendall(b"again")
     check(alice(a_recv, "l.child")[0] == b"again", "TCP after insmod")
     c.close()
+
+
+def dccp_rows(uid):
+    rows = [l.split() for l in open(PROC + "/sockets").read().splitlines()[1:]]
+    return [r[1:5] for r in rows if r[0] == "dccp" and r[5] == str(uid)]
+
+
+@test("module")
+def dccp_registry_and_load(t):
+    """DCCP sets in the sockets file: a listener, its accepted child, a
+    bound client, which keeps its bound set when the connection closes
+    (dccp_set_state()); a bound DCCP socket that exists at insmod is
+    protected."""
+    dccp_loaded()
+    p, c, q = t.port(), t.port(), t.port()
+    alice, mallory = t.actor(ALICE), t.actor(MALLORY)
+    expect_eq(alice(a_dccp, "l", ("0.0.0.0", p), listen=True), 0, "listener")
+    expect_eq(alice(a_dccp, "c", ("127.0.0.1", c)), 0, "client bind")
+    expect_eq(alice(a_connect, "c", ("127.0.0.1", p)), 0, "connect")
+    check(alice(a_accept, "l"), "accept")
+    rows = dccp_rows(ALICE)
+    for want in (["0.0.0.0:%d" % p, "*:*", "0", "listen"],
+                 ["127.0.0.1:%d" % c, "127.0.0.1:%d" % p, "0", "connected"],
+                 ["127.0.0.1:%d" % p, "127.0.0.1:%d" % c, "0", "connected"]):
+        check(want in rows, "row %s in %s" % (want, rows))
+    # data the child never read: its close() resets the connection, and
+    # the client, its port locked by bind(), closes and keeps it
+    expect_eq(alice(a_send, "c", b"unread"), 0, "send")
+    time.sleep(0.2)
+    alice(a_close, "l.child")
+    bound = ["127.0.0.1:%d" % c, "*:*", "0", "bound"]
+    for _ in range(30):
+        if bound in dccp_rows(ALICE):
+            break
+        time.sleep(0.1)
+    check(bound in dccp_rows(ALICE),
+          "the closed client's bound set: %s" % dccp_rows(ALICE))
+    for n in ("c", "l"):
+        alice(a_close, n)
+    expect_eq(alice(a_dccp, "b", ("0.0.0.0", q), ra=True), 0, "bound socket")
+    subprocess.run(["rmmod", "ddemux"], check=True)
+    try:
+        expect_eq(alice(a_dccp, "u", ("127.0.0.1", q), ra=True), 0,
+                  "a socket bound while unloaded")
+    finally:
+        subprocess.run(["insmod", t.ko], check=True)
+    check(["127.0.0.1:%d" % q, "*:*", "0", "bound"] in dccp_rows(ALICE),
+          "enumerated: %s" % dccp_rows(ALICE))
+    expect_eq(ename(mallory(a_dccp, "b", ("0.0.0.0", q), ra=True)), "EADDRINUSE",
+              "co-bind over a DCCP socket that predates the module")
 
 
 def registry_baseline():
