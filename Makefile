@@ -32,7 +32,9 @@ DDEMUX_VERSION ?= $(if $(GIT_DESCRIBE),$(if $(filter v%,$(GIT_DESCRIBE)),$(patsu
 
 # What DKMS needs to build the module, and nothing else.
 DKMS_SOURCES := Kbuild Kconfig Makefile dkms.conf $(wildcard ddemux*.c ddemux*.h)
-DKMS_DIR := $(DESTDIR)/usr/src/ddemux-$(VERSION_FILE)
+# The DKMS module version (the Debian package passes its own).
+DKMS_VERSION ?= $(VERSION_FILE)
+DKMS_DIR := $(DESTDIR)/usr/src/ddemux-$(DKMS_VERSION)
 
 all: module
 
@@ -56,8 +58,8 @@ dkms-install:
 	install -d $(DKMS_DIR)
 	for f in $(DKMS_SOURCES); do install -m 0644 $$f $(DKMS_DIR)/$$f; done
 	echo $(DDEMUX_VERSION) >$(DKMS_DIR)/VERSION
-	sed -i 's/@VERSION@/$(VERSION_FILE)/' $(DKMS_DIR)/dkms.conf
-	@echo "next: dkms add -m ddemux -v $(VERSION_FILE) && dkms install -m ddemux -v $(VERSION_FILE)"
+	sed -i 's/@VERSION@/$(DKMS_VERSION)/' $(DKMS_DIR)/dkms.conf
+	@echo "next: dkms add -m ddemux -v $(DKMS_VERSION) && dkms install -m ddemux -v $(DKMS_VERSION)"
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || \
