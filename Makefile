@@ -14,6 +14,8 @@
 #   make load / unload   insmod / rmmod on this host (root)
 #   make install         modules_install + depmod (DESTDIR, INSTALL_MOD_PATH)
 #   make dkms-install    the DKMS sources into DESTDIR/usr/src/ddemux-VERSION
+#   make deb             the Debian package ddemux-dkms_VERSION_all.deb, in
+#                        DEBDIR (default: here) (scripts/deb.sh)
 #   make kunit           the KUnit suites under UML
 #   make style           checkpatch --strict on every source file
 #   make clean
@@ -35,6 +37,9 @@ DKMS_SOURCES := Kbuild Kconfig Makefile dkms.conf $(wildcard ddemux*.c ddemux*.h
 # The DKMS module version (the Debian package passes its own).
 DKMS_VERSION ?= $(VERSION_FILE)
 DKMS_DIR := $(DESTDIR)/usr/src/ddemux-$(DKMS_VERSION)
+
+# Where make deb writes the package.
+DEBDIR ?= $(CURDIR)
 
 all: module
 
@@ -80,10 +85,13 @@ bench:
 demo:
 	scripts/demo.sh
 
+deb:
+	DEBDIR="$(DEBDIR)" scripts/deb.sh
+
 kunit:
 	scripts/kunit.sh
 
 style:
 	scripts/style.sh
 
-.PHONY: all module install load unload dkms-install clean version check soak bench demo kunit style
+.PHONY: all module install load unload dkms-install deb clean version check soak bench demo kunit style
