@@ -13,7 +13,8 @@
 #      lintian, then in VMs apt install (DKMS builds for 6.1 and 6.12),
 #      load and one vetoed bind on 6.1, reboot into 6.12, the same there,
 #      purge, upgrade keeping edited conffiles (tests/deb.sh); its VMs run
-#      beside those of step 4, on the core they leave idle
+#      beside those of steps 4 and 5, on the core they leave idle, and
+#      are counted last
 #   4. the integration suite in a VM booting Debian's 6.1 kernel, then its
 #      6.12 kernel, each with the module built against its headers
 #      (tests/run.sh via scripts/vm.sh), followed by the kernel's own
@@ -181,25 +182,15 @@ while read -r _ k path; do
 done < <(grep '^module ' <<<"$dout")
 
 # The Debian package (tests/deb.sh): built and linted in seconds, then two
-# VMs, which DKMS builds under TCG make long (about 10 minutes).  They run
-# in the background, beside the VM suites, which use one core.
+# VMs, which DKMS builds and depmod under TCG make long (10 to 15 minutes
+# of a core).  They run in the background, niced, beside the VM suites and
+# the debug step, which use one core; counted at the end.
 log "deb: make deb, lintian, VMs (in the background)"
 nice -n 10 tests/deb.sh >"$DDEMUX_CACHE/logs/deb.log" 2>&1 &
 deb_pid=$!
 
 vm_suite 6.1
 vm_suite 6.12
-
-log "deb"
-wait "$deb_pid"
-dout=$(<"$DDEMUX_CACHE/logs/deb.log")
-grep -aE ': FAIL|^deb: ' <<<"$dout" | sed 's/^/    /'
-if tally <<<"$dout"; then
-	printf '    ok   deb (%d passed)\n' "$(grep -c ': PASS' <<<"$dout")"
-else
-	printf '    FAIL deb (log: %s)\n' "$DDEMUX_CACHE/logs/deb.log"
-	FAILURES+=(deb)
-fi
 
 # The suite again in the debug kernel (KASAN, lockdep, kmemleak, ...),
 # bounded; its build started in the background at the top.
@@ -212,6 +203,18 @@ if tally <<<"$dbg"; then
 else
 	printf '    FAIL debug (logs: %s)\n' "$DDEMUX_CACHE/logs/debug"
 	FAILURES+=(debug)
+fi
+
+# The package's VMs, started before the VM suites.
+log "deb"
+wait "$deb_pid"
+dout=$(<"$DDEMUX_CACHE/logs/deb.log")
+grep -aE ': FAIL|^deb: ' <<<"$dout" | sed 's/^/    /'
+if tally <<<"$dout"; then
+	printf '    ok   deb (%d passed)\n' "$(grep -c ': PASS' <<<"$dout")"
+else
+	printf '    FAIL deb (log: %s)\n' "$DDEMUX_CACHE/logs/deb.log"
+	FAILURES+=(deb)
 fi
 
 echo
