@@ -14,6 +14,8 @@
 #   make load / unload   insmod / rmmod on this host (root)
 #   make install         modules_install + depmod (DESTDIR, INSTALL_MOD_PATH)
 #   make dkms-install    the DKMS sources into DESTDIR/usr/src/ddemux-VERSION
+#   make deb             the Debian package ddemux-dkms_VERSION_all.deb, in
+#                        DEBDIR (default: here) (scripts/deb.sh)
 #   make kunit           the KUnit suites under UML
 #   make style           checkpatch --strict on every source file
 #   make clean
@@ -32,7 +34,12 @@ DDEMUX_VERSION ?= $(if $(GIT_DESCRIBE),$(if $(filter v%,$(GIT_DESCRIBE)),$(patsu
 
 # What DKMS needs to build the module, and nothing else.
 DKMS_SOURCES := Kbuild Kconfig Makefile dkms.conf $(wildcard ddemux*.c ddemux*.h)
-DKMS_DIR := $(DESTDIR)/usr/src/ddemux-$(VERSION_FILE)
+# The DKMS module version (the Debian package passes its own).
+DKMS_VERSION ?= $(VERSION_FILE)
+DKMS_DIR := $(DESTDIR)/usr/src/ddemux-$(DKMS_VERSION)
+
+# Where make deb writes the package.
+DEBDIR ?= $(CURDIR)
 
 all: module
 
@@ -56,8 +63,8 @@ dkms-install:
 	install -d $(DKMS_DIR)
 	for f in $(DKMS_SOURCES); do install -m 0644 $$f $(DKMS_DIR)/$$f; done
 	echo $(DDEMUX_VERSION) >$(DKMS_DIR)/VERSION
-	sed -i 's/@VERSION@/$(VERSION_FILE)/' $(DKMS_DIR)/dkms.conf
-	@echo "next: dkms add -m ddemux -v $(VERSION_FILE) && dkms install -m ddemux -v $(VERSION_FILE)"
+	sed -i 's/@VERSION@/$(DKMS_VERSION)/' $(DKMS_DIR)/dkms.conf
+	@echo "next: dkms add -m ddemux -v $(DKMS_VERSION) && dkms install -m ddemux -v $(DKMS_VERSION)"
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || \
@@ -78,10 +85,13 @@ bench:
 demo:
 	scripts/demo.sh
 
+deb:
+	DEBDIR="$(DEBDIR)" scripts/deb.sh
+
 kunit:
 	scripts/kunit.sh
 
 style:
 	scripts/style.sh
 
-.PHONY: all module install load unload dkms-install clean version check soak bench demo kunit style
+.PHONY: all module install load unload dkms-install deb clean version check soak bench demo kunit style

@@ -10,7 +10,12 @@
 #   2. libFuzzer over the pure code, 30 s a target (scripts/fuzz.sh), and
 #      KUnit under UML (scripts/kunit.sh): every test case counts
 #   3. DKMS: dkms add/build/install against both kernels' headers, in
-#      trees of its own (tests/dkms.sh)
+#      trees of its own (tests/dkms.sh); the Debian package: make deb,
+#      lintian, then in VMs apt install (DKMS builds for 6.1 and 6.12),
+#      load and one vetoed bind on 6.1, reboot into 6.12, the same there,
+#      purge, upgrade keeping edited conffiles (tests/deb.sh); its VMs run
+#      beside those of steps 4 and 5, on the core they leave idle, and
+#      are counted last
 #   4. the integration suite in a VM booting Debian's 6.1 kernel, then its
 #      6.12 kernel, each with the module built against its headers
 #      (tests/run.sh via scripts/vm.sh), followed by the kernel's own
@@ -116,7 +121,8 @@ need_pkgs gcc make flex bison bc python3 perl xz-utils zstd kmod libelf-dev \
 	sparse linux-headers-amd64 linux-headers-6.12-amd64 linux-source-6.1 \
 	linux-image-amd64 linux-image-6.12-amd64 qemu-system-x86 \
 	qemu-system-data busybox-static cpio iproute2 procps util-linux dkms \
-	python3-docutils clang libclang-rt-14-dev libssl-dev
+	python3-docutils clang libclang-rt-14-dev libssl-dev dpkg-dev debhelper \
+	dh-dkms lintian
 
 # The debug kernel takes the longest to build and the VM steps leave a
 # core idle: build it meanwhile, niced (scripts/debug-kernel.sh holds a
@@ -177,6 +183,14 @@ while read -r _ k path; do
 	DKMS_KO[$k]=$path
 done < <(grep '^module ' <<<"$dout")
 
+# The Debian package (tests/deb.sh): built and linted in seconds, then two
+# VMs, which DKMS builds and depmod under TCG make long (10 to 15 minutes
+# of a core).  They run in the background, niced, beside the VM suites and
+# the debug step, which use one core; counted at the end.
+log "deb: make deb, lintian, VMs (in the background)"
+nice -n 10 tests/deb.sh >"$DDEMUX_CACHE/logs/deb.log" 2>&1 &
+deb_pid=$!
+
 vm_suite 6.1
 vm_suite 6.12
 
@@ -191,6 +205,18 @@ if tally <<<"$dbg"; then
 else
 	printf '    FAIL debug (logs: %s)\n' "$DDEMUX_CACHE/logs/debug"
 	FAILURES+=(debug)
+fi
+
+# The package's VMs, started before the VM suites.
+log "deb"
+wait "$deb_pid"
+dout=$(<"$DDEMUX_CACHE/logs/deb.log")
+grep -aE ': FAIL|^deb: ' <<<"$dout" | sed 's/^/    /'
+if tally <<<"$dout"; then
+	printf '    ok   deb (%d passed)\n' "$(grep -c ': PASS' <<<"$dout")"
+else
+	printf '    FAIL deb (log: %s)\n' "$DDEMUX_CACHE/logs/deb.log"
+	FAILURES+=(deb)
 fi
 
 echo
