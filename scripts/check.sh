@@ -132,7 +132,10 @@ nice -n 19 scripts/debug-kernel.sh >"$DDEMUX_CACHE/logs/debug-kernel-bg.log" 2>&
 
 step build-6.1 build_against 6.1
 step build-6.12 build_against 6.12
-step sparse-6.1 build_against 6.1 C=2 CF="-D__CHECK_ENDIAN__"
+# -Wno-flexible-array-array: <net/sctp/structs.h> (6.1) has an array of
+# structures that end in a flexible array, which sparse reports in every
+# file that includes it; nothing of ddemux's own is of that kind.
+step sparse-6.1 build_against 6.1 C=2 CF="-D__CHECK_ENDIAN__ -Wno-flexible-array-array"
 step layers python3 scripts/layers.py "$DDEMUX_CACHE/build/6.1"
 step checkpatch scripts/style.sh
 step docs scripts/check-docs.py
