@@ -330,6 +330,8 @@ int ddemux_aset_format_remote(const struct ddemux_aset *s, char *buf,
  * Each port has its own lock; readers walk under RCU.  See
  * ddemux_table.c.
  */
+struct ddemux_dom;
+
 struct ddemux_registry {
 	struct rhashtable ports;	/* (proto, port) -> struct ddemux_port */
 	struct rhashtable addrs;	/* (port, laddr) -> struct ddemux_addr */
@@ -337,6 +339,8 @@ struct ddemux_registry {
 	struct rhashtable doms;		/* uid, cgroup -> struct ddemux_dom */
 	spinlock_t list_lock;		/* writers of @port_list */
 	spinlock_t dom_lock;		/* a domain counter's first and last entry */
+	/* counters at 0 kept for reuse, a cgroup's and a uid's; dom_lock */
+	struct ddemux_dom *dom_park[2];
 	struct list_head port_list;	/* every port node; RCU */
 	atomic_t nr;			/* entries, pending included */
 	unsigned int max;		/* bound on @nr */
@@ -419,7 +423,8 @@ enum ddemux_verdict ddemux_reg_claim(struct ddemux_registry *reg,
 				     unsigned int flags,
 				     const struct ddemux_policy *pol, gfp_t gfp,
 				     struct ddemux_conflict *c);
-bool ddemux_reg_commit(struct ddemux_registry *reg, const void *owner);
+bool ddemux_reg_commit(struct ddemux_registry *reg, const void *owner,
+		       const void *key, const struct ddemux_aset *set, u32 pid);
 bool ddemux_reg_release(struct ddemux_registry *reg, const void *owner);
 bool ddemux_reg_release_adopted(struct ddemux_registry *reg,
 				const void *owner);

@@ -832,7 +832,12 @@ void ddemux_forget(struct ddemux_net *dn, const struct sock *sk)
 		return;
 	}
 	ddemux_reg_release(&dn->reg, sk);
-	ddemux_reg_release(&dn->reg, ddemux_resv_key(sk));
+	/*
+	 * A reservation under the key outlives no move (ddemux_move_end());
+	 * one of @sk's own is counted before it exists, by its thread.
+	 */
+	if (atomic_read(&dn->resv_live))
+		ddemux_reg_release(&dn->reg, ddemux_resv_key(sk));
 }
 
 /* ---- sets of several local addresses ------------------------------------ */
@@ -1134,10 +1139,15 @@ int ddemux_move_begin(struct ddemux_move *m, struct ddemux_net *dn,
 	if (m->had && ddemux_aset_within(to, &m->from))
 		return 0;
 	m->key = m->had ? ddemux_resv_key(sk) : sk;
+	if (m->key != sk)
+		atomic_inc(&dn->resv_live);
 	err = ddemux_judge(dn, sock_net(sk), m->key, to, DDEMUX_CLAIM_PENDING,
 			   op);
-	if (err)
+	if (err) {
+		if (m->key != sk)
+			atomic_dec(&dn->resv_live);
 		m->key = NULL;
+	}
 	return err;
 }
 
@@ -1160,11 +1170,18 @@ void ddemux_move_end(struct ddemux_move *m)
 
 	if (!port) {
 		ddemux_forget(dn, sk);
-		return;
+		goto out;
 	}
 	ddemux_sk_aset(sk, m->proto, port, &now);
 	if (m->had)
 		keep_group(&now, &m->from);
+	/* the usual end: the set as reserved, which becomes the entry */
+	if (m->key && ddemux_reg_commit(&dn->reg, sk, m->key, &now,
+					current_pid())) {
+		if (m->key != sk)
+			atomic_dec(&dn->resv_live);
+		return;
+	}
 	if ((m->key && ddemux_aset_within(&now, &m->to)) ||
 	    (m->had && ddemux_aset_within(&now, &m->from)))
 		record(dn, sk, &now);
@@ -1172,6 +1189,9 @@ void ddemux_move_end(struct ddemux_move *m)
 		ddemux_learn(dn, sock_net(sk), sk, &now, m->op);
 	if (m->key && m->key != sk)
 		ddemux_reg_release(&dn->reg, m->key);
+out:
+	if (m->key && m->key != sk)
+		atomic_dec(&dn->resv_live);
 }
 
 /* ---- per-namespace life --------------------------------------------- */

@@ -114,6 +114,8 @@ struct ddemux_net {
 	bool ready;
 	bool synced;
 	struct completion sync_done;
+	/* reservations under a ddemux_resv_key() that moves hold now */
+	atomic_t resv_live;
 	int domain_max;
 	struct ratelimit_state report_rs;
 };

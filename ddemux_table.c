@@ -29,7 +29,10 @@
  * Readers.  The packet path (ddemux_reg_find_other()) and lookups by
  * owner take only rcu_read_lock(): entries are immutable once published;
  * a changed set is a new entry, linked before the old one is unlinked,
- * and removed entries and nodes are freed after a grace period.  The
+ * and removed entries and nodes are freed after a grace period.  (The
+ * one change in place: a reservation that becomes its socket's entry
+ * trades its key for the socket, ddemux_reg_commit(); readers compare
+ * owners with ddemux_key_owner(), which is the socket for both.)  The
  * fields only writers read (an entry's pid, pending and adopted flags,
  * the back link of its list node) share their memory with the rcu_head,
  * which the free writes once the entry is unlinked; lock-free readers
@@ -280,6 +283,12 @@ static u32 port_key(u8 proto, u16 port)
 	return (u32)proto << 16 | port;
 }
 
+/* Which of reg->dom_park a counter of @key may be parked in. */
+static unsigned int dom_slot(u64 key)
+{
+	return !!(key & DOM_UID_BIT);
+}
+
 static u64 uid_key(kuid_t uid)
 {
 	return DOM_UID_BIT | __kuid_val(uid);
@@ -380,9 +389,10 @@ static void entry_free_rcu(struct rcu_head *head)
 
 /*
  * Count one more entry for @key, unless it holds @limit already (0: no
- * limit).  A counter exists while it counts something: its 0->1 and 1->0
- * transitions take reg->dom_lock, so a counter found under that lock is
- * live.  Under the entry's port lock.  Returns 0, -EDQUOT or -ENOMEM.
+ * limit).  A counter exists while it counts something, or while it is
+ * parked at 0 (dom_uncharge()): its 0->1 and 1->0 transitions take
+ * reg->dom_lock, so a counter found under that lock is live.  Under the
+ * entry's port lock.  Returns 0, -EDQUOT or -ENOMEM.
  */
 static int dom_charge(struct ddemux_registry *reg, u64 key,
 		      unsigned int limit, struct ddemux_dom **spare_p)
@@ -408,7 +418,9 @@ static int dom_charge(struct ddemux_registry *reg, u64 key,
 			spin_unlock(&reg->dom_lock);
 			return -EDQUOT;
 		}
-		atomic_inc(&d->nr);
+		if (atomic_inc_return(&d->nr) == 1 &&
+		    reg->dom_park[dom_slot(key)] == d)
+			reg->dom_park[dom_slot(key)] = NULL;	/* in use again */
 	} else if (spare((void **)spare_p, sizeof(*d))) {
 		d = *spare_p;
 		d->key = key;
@@ -429,9 +441,24 @@ static void dom_uncharge(struct ddemux_registry *reg, u64 key)
 	if (WARN_ON_ONCE(!d))
 		return;
 	if (atomic_dec_and_lock(&d->nr, &reg->dom_lock)) {
-		rhashtable_remove_fast(&reg->doms, &d->node, dom_params);
+		/*
+		 * Its last entry: the counter is parked rather than freed,
+		 * one of each kind, so that a user who binds and closes in
+		 * a loop does not free and allocate it every time; the one
+		 * parked before goes (it is at 0: leaving 0 unparks it).
+		 */
+		struct ddemux_dom **slot = &reg->dom_park[dom_slot(key)];
+		struct ddemux_dom *old = *slot;
+
+		*slot = d;
+		if (old && old != d)
+			rhashtable_remove_fast(&reg->doms, &old->node,
+					       dom_params);
+		else
+			old = NULL;
 		spin_unlock(&reg->dom_lock);
-		kfree_rcu(d, rcu);
+		if (old)
+			kfree_rcu(old, rcu);
 	}
 }
 
@@ -983,29 +1010,76 @@ out_rcu:
 }
 
 /**
- * ddemux_reg_commit - make @owner's reservation an ordinary entry
+ * ddemux_reg_commit - make a reservation @owner's entry, as it stands
  * @reg: the registry
- * @owner: the socket, whose set was claimed with %DDEMUX_CLAIM_PENDING
+ * @owner: the socket
+ * @key: the reservation: @owner itself, or ddemux_resv_key(@owner)
+ * @set: the set @owner now holds
+ * @pid: the claimant's tgid, 0 to keep the entry's
  *
- * Returns whether @owner has an entry.  Any BH-safe context.
+ * The end of a change whose set came out exactly as it was reserved
+ * (%DDEMUX_CLAIM_PENDING): the reserved entry, judged already, becomes
+ * @owner's ordinary entry in place -- no second claim, no allocation.
+ * A reservation under @owner itself (a socket that held nothing) loses
+ * its flag; one under a reservation key replaces the entry @owner held,
+ * which must be on the same port (a connect, a device change), and that
+ * entry goes.  Returns false, changing nothing, where that does not
+ * apply (the sets differ, the entries are on different ports, a
+ * reservation is missing): the caller then records @set by a claim and
+ * drops the reservation.  Any BH-safe context; the caller serialises
+ * the changes of @owner's set (the socket lock).
  */
-bool ddemux_reg_commit(struct ddemux_registry *reg, const void *owner)
+bool ddemux_reg_commit(struct ddemux_registry *reg, const void *owner,
+		       const void *key, const struct ddemux_aset *set, u32 pid)
 {
+	struct ddemux_entry *r, *old = NULL;
+	struct ddemux_domain dom;
 	struct ddemux_port *port;
-	struct ddemux_entry *e;
+	bool done = false;
 
 	rcu_read_lock();
-	while ((port = owner_port(reg, owner, &e))) {
-		spin_lock_bh(&port->lock);
-		if (owner_on(reg, owner, port, e)) {
-			e->pending = false;
-			spin_unlock_bh(&port->lock);
-			break;
+	port = owner_port(reg, key, &r);
+	if (!port)
+		goto out;
+	spin_lock_bh(&port->lock);
+	if (!owner_on(reg, key, port, r) || !r->pending ||
+	    !ddemux_aset_equal(&r->set, set))
+		goto unlock;
+	if (key != owner) {
+		old = owner_find(reg, owner);
+		if (!old || port_key(old->set.proto, old->set.lport) !=
+			    port->key)
+			goto unlock;
+		/*
+		 * Out of the table under its key, in under @owner's in
+		 * @old's place: a lookup of @owner finds @old or @r, never
+		 * neither.  Replacing cannot fail with @old in the table,
+		 * which only this port's lock changes for an entry on it.
+		 */
+		rhashtable_remove_fast(&reg->owners, &r->node, owner_params);
+		WRITE_ONCE(r->owner, owner);	/* same ddemux_key_owner() */
+		if (rhashtable_replace_fast(&reg->owners, &old->node, &r->node,
+					    owner_params)) {
+			/* cannot happen: drop the reservation, as release() */
+			dom = r->set.dom;
+			entry_unlink(reg, port, r);
+			uncharge(reg, &dom);
+			goto unlock;
 		}
-		spin_unlock_bh(&port->lock);
+		dom = old->set.dom;
+		entry_unlink(reg, port, old);
+		uncharge(reg, &dom);
 	}
+	r->pending = false;
+	r->adopted = false;
+	if (pid)
+		r->pid = pid;
+	done = true;
+unlock:
+	spin_unlock_bh(&port->lock);
+out:
 	rcu_read_unlock();
-	return port;
+	return done;
 }
 
 /* Forget @owner's set; with @adopted, only one nobody has claimed. */

@@ -123,7 +123,7 @@ static void test_pending(struct kunit *test)
 	struct ddemux_registry *reg = new_reg(test, 100);
 	struct ddemux_conflict c;
 	bool pending;
-	struct ddemux_aset got;
+	struct ddemux_aset got, s;
 
 	/* a reservation blocks other domains before it is committed */
 	KUNIT_EXPECT_EQ(test, claim(test, reg, 0, "tcp 0.0.0.0:80 uid=1",
@@ -146,11 +146,54 @@ static void test_pending(struct kunit *test)
 				    DDEMUX_CLAIM_PENDING, &c), DDEMUX_ALLOW);
 	KUNIT_ASSERT_TRUE(test, ddemux_reg_get(reg, OWNER(4), &got, &pending));
 	KUNIT_EXPECT_TRUE(test, pending);
-	KUNIT_EXPECT_TRUE(test, ddemux_reg_commit(reg, OWNER(4)));
+	s = tu_set(test, "tcp 0.0.0.0:83 uid=1");
+	KUNIT_EXPECT_FALSE(test, ddemux_reg_commit(reg, OWNER(4), OWNER(4),
+						   &s, 0));	/* not its set */
+	s = tu_set(test, "tcp 0.0.0.0:82 uid=1");
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_commit(reg, OWNER(4), OWNER(4), &s,
+						  0));
 	KUNIT_ASSERT_TRUE(test, ddemux_reg_get(reg, OWNER(4), &got, &pending));
 	KUNIT_EXPECT_FALSE(test, pending);
 	KUNIT_EXPECT_EQ(test, got.lport, 82);
-	KUNIT_EXPECT_FALSE(test, ddemux_reg_commit(reg, OWNER(5)));
+	KUNIT_EXPECT_FALSE(test, ddemux_reg_commit(reg, OWNER(5), OWNER(5), &s,
+						   0));
+	/* committed already: nothing pending to commit */
+	KUNIT_EXPECT_FALSE(test, ddemux_reg_commit(reg, OWNER(4), OWNER(4), &s,
+						   0));
+
+	/* a move: the reservation under the key takes the entry's place */
+	s = tu_set(test, "tcp 127.0.0.1:82 uid=1");
+	KUNIT_EXPECT_EQ(test, ddemux_reg_claim(reg, ddemux_resv_key(OWNER(4)),
+					       &s, 7, DDEMUX_CLAIM_PENDING,
+					       &enforce_uid, GFP_KERNEL, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 3);
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_commit(reg, OWNER(4),
+						  ddemux_resv_key(OWNER(4)),
+						  &s, 0));
+	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 2);
+	KUNIT_EXPECT_FALSE(test, ddemux_reg_get(reg, ddemux_resv_key(OWNER(4)),
+						&got, NULL));
+	KUNIT_ASSERT_TRUE(test, ddemux_reg_get(reg, OWNER(4), &got, &pending));
+	KUNIT_EXPECT_FALSE(test, pending);
+	KUNIT_EXPECT_TRUE(test, ddemux_aset_equal(&got, &s));
+	/* the wildcard it held is free for another domain, the address not */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 5, "tcp 127.0.0.2:82 uid=2", 0,
+				    &c), DDEMUX_ALLOW);
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 6, "tcp 127.0.0.1:82 uid=2", 0,
+				    &c), DDEMUX_DENY);
+	/* a move to another port is not made in place */
+	s = tu_set(test, "tcp 127.0.0.1:84 uid=1");
+	KUNIT_EXPECT_EQ(test, ddemux_reg_claim(reg, ddemux_resv_key(OWNER(4)),
+					       &s, 7, DDEMUX_CLAIM_PENDING,
+					       &enforce_uid, GFP_KERNEL, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_FALSE(test, ddemux_reg_commit(reg, OWNER(4),
+						   ddemux_resv_key(OWNER(4)),
+						   &s, 0));
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg,
+						   ddemux_resv_key(OWNER(4))));
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(5)));
 	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(4)));
 
 	/* drop: a failed bind releases its reservation */
