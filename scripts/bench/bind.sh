@@ -35,6 +35,13 @@
 #                      The bind4 program does not run on this path (a
 #                      cgroup connect4 program would): bpf only shows the
 #                      cost of a program being attached elsewhere.
+#   accept-tcp         a listener of uid 1000 on 127.0.0.1:4000; each
+#                      operation connects to it (autobind), accepts the
+#                      connection and closes both.  For a size N above 0 a
+#                      second holder of uid 1001 keeps N TCP sockets bound
+#                      to port 4000 on other addresses (127.0.3.232, ...),
+#                      so the port holds N other-address sockets of
+#                      another user (accept-tcp-0 is the empty port).
 #
 # Prints the median ops/s of each case and configuration, the spread
 # (min-max) and the median (min-max) of the per-round ratio to stock, and
@@ -107,7 +114,7 @@ clang -target bpf -O2 -g -Wall -I"/usr/include/$(gcc -print-multiarch)" \
 cat >"$work/guest.sh" <<GUEST
 set -eu
 B=$work/bindrate
-CASES="bind-close-tcp bind-close-udp connect-close-udp"
+CASES="bind-close-tcp bind-close-udp connect-close-udp accept-tcp"
 PIN=/sys/fs/bpf/ddb
 [ "\$(cat /proc/sys/fs/file-max)" -ge 1048576 ] ||
 	echo 1048576 >/proc/sys/fs/file-max
@@ -150,6 +157,15 @@ for n in $(tr , ' ' <<<"$sizes"); do
 	read -r line </tmp/holder || true
 	[ -n "\$line" ] || { echo "holder of \$n sockets failed"; exit 1; }
 	echo "size \$n: holder uid 1001 \$line"
+	hp2=
+	if [ "\$n" -gt 0 ]; then
+		\$B holdport 1001 \$n 4000 >/tmp/holder &
+		hp2=\$!
+		line=
+		read -r line </tmp/holder || true
+		[ -n "\$line" ] || { echo "port holder of \$n sockets failed"; exit 1; }
+		echo "size \$n: holder uid 1001 \$line"
+	fi
 	for r in \$(seq $rounds); do
 		case \$(((r - 1) % 3)) in
 		0) order="stock ddemux bpf" ;;
@@ -175,8 +191,8 @@ for n in $(tr , ' ' <<<"$sizes"); do
 			esac
 		done
 	done
-	kill \$hp
-	{ wait \$hp; } 2>/dev/null || true
+	kill \$hp \$hp2
+	{ wait \$hp \$hp2; } 2>/dev/null || true
 done
 echo "bench done"
 GUEST

@@ -18,8 +18,18 @@
  *         connect-close-udp  socket(); connect(127.0.0.1:9) on an unbound
  *                            UDP socket (the kernel picks a port: the
  *                            autobind path); close()
+ *         accept-tcp         a listener on 127.0.0.1:ACCEPT_PORT (4000), made
+ *                            before the timing; each operation: socket();
+ *                            connect() to it (autobind); accept();
+ *                            close() both (the client with SO_LINGER 0, so
+ *                            no TIME_WAIT piles up)
  *       P cycles through PORT_LO..PORT_HI, explicit ports nobody holds on
  *       127.0.0.1 (the holder's sockets are on other addresses).
+ *
+ *   bindrate holdport UID N PORT
+ *       The same, N TCP sockets all on PORT, each on its own address:
+ *       127.0.3.232 (host 1000), the next, ... (a port that holds many
+ *       other-address sockets of another user).
  *
  *   bindrate probe UID PORT
  *       Become UID, bind a TCP and a UDP socket to 127.0.0.1:PORT and print
@@ -41,6 +51,7 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define HOLD_LO 1024
 #define HOLD_HI 32767	/* below the default ephemeral range */
+#define ACCEPT_PORT 4000
 
 static void die(const char *what)
 {
@@ -145,7 +156,58 @@ static int hold(char **argv)
 	return 0;
 }
 
-enum bench_case { BIND_TCP, BIND_UDP, CONNECT_UDP };
+static int hold_port(char **argv)
+{
+	unsigned long n = strtoul(argv[1], NULL, 10), i;
+	unsigned int port = strtoul(argv[2], NULL, 10);
+	int fd;
+
+	raise_nofile(n + 64);
+	become(argv[0]);
+	for (i = 0; i < n; i++) {
+		/* above the hosts hold() uses, on every port */
+		fd = bind_one(SOCK_STREAM, 1000 + i, port);
+		if (fd < 0) {
+			errno = -fd;
+			die("holder: bind");
+		}
+	}
+	printf("held %lu on port %u\n", n, port);
+	fflush(stdout);
+	for (;;)
+		pause();
+	return 0;
+}
+
+enum bench_case { BIND_TCP, BIND_UDP, CONNECT_UDP, ACCEPT_TCP };
+
+static int listener = -1;	/* accept-tcp's */
+
+/* One connection accepted: the client's autobind, the child, two closes. */
+static int accept_op(void)
+{
+	struct sockaddr_in dst = loopback(1, ACCEPT_PORT);
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	int fd, child, err = 0;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&dst, sizeof(dst))) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	child = accept(listener, NULL, NULL);
+	if (child < 0)
+		err = -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) && !err)
+		err = -errno;
+	close(fd);
+	if (child >= 0)
+		close(child);
+	return err;
+}
 
 /* One operation; returns 0 or -errno. */
 static int one_op(enum bench_case c, unsigned int port)
@@ -153,6 +215,8 @@ static int one_op(enum bench_case c, unsigned int port)
 	struct sockaddr_in dst = loopback(1, 9);
 	int fd, err = 0;
 
+	if (c == ACCEPT_TCP)
+		return accept_op();
 	if (c != CONNECT_UDP) {
 		fd = bind_one(c == BIND_TCP ? SOCK_STREAM : SOCK_DGRAM, 1, port);
 		if (fd < 0)
@@ -201,6 +265,7 @@ static int run(int argc, char **argv)
 		[BIND_TCP] = "bind-close-tcp",
 		[BIND_UDP] = "bind-close-udp",
 		[CONNECT_UDP] = "connect-close-udp",
+		[ACCEPT_TCP] = "accept-tcp",
 	};
 	double secs = strtod(argv[1], NULL);
 	unsigned int lo = strtoul(argv[2], NULL, 10);
@@ -222,9 +287,22 @@ static int run(int argc, char **argv)
 				argv[i]);
 			return 2;
 		}
+		if (c == ACCEPT_TCP) {
+			listener = bind_one(SOCK_STREAM, 1, ACCEPT_PORT);
+			if (listener < 0) {
+				errno = -listener;
+				die("listener: bind");
+			}
+			if (listen(listener, 128))
+				die("listen");
+		}
 		measure(c, secs / 5 < 0.2 ? secs / 5 : 0.2, lo, hi);
 		printf("%s %.0f\n", names[c], measure(c, secs, lo, hi));
 		fflush(stdout);
+		if (c == ACCEPT_TCP) {
+			close(listener);
+			listener = -1;
+		}
 	}
 	return 0;
 }
@@ -267,12 +345,15 @@ int main(int argc, char **argv)
 {
 	if (argc == 5 && !strcmp(argv[1], "hold"))
 		return hold(argv + 2);
+	if (argc == 5 && !strcmp(argv[1], "holdport"))
+		return hold_port(argv + 2);
 	if (argc >= 7 && !strcmp(argv[1], "run"))
 		return run(argc - 2, argv + 2);
 	if (argc == 4 && !strcmp(argv[1], "probe"))
 		return probe_port(argv + 2);
 	fprintf(stderr,
 		"usage: bindrate hold UID NTCP NUDP\n"
+		"       bindrate holdport UID N PORT\n"
 		"       bindrate run UID SECS PORT_LO PORT_HI CASE...\n"
 		"       bindrate probe UID PORT\n");
 	return 2;
