@@ -121,6 +121,12 @@ static int hook_install(struct ddemux_hook *h)
 {
 	int err;
 
+	/*
+	 * A hook installed before (a module that went and came again) has
+	 * ops whose filter ftrace_free_filter() freed without resetting its
+	 * pointers: it starts from nothing, as ftrace_ops_init() expects.
+	 */
+	memset(&h->ops, 0, sizeof(h->ops));
 	h->ops.flags = FTRACE_OPS_FL_PERMANENT;
 	h->ops.func = h->wrapper ? ddemux_redirect : h->func;
 	if (h->wrapper) {
@@ -176,8 +182,10 @@ int ddemux_hooks_install(struct ddemux_hook *hooks, unsigned int n)
 	for (i = 0; i < n; i++) {
 		err = hook_install(&hooks[i]);
 		if (err) {
-			pr_err("cannot hook %s (%d): not loading\n",
-			       hooks[i].name, err);
+			/* an optional hook's function may just not be there */
+			if (!hooks[i].optional || err != -EINVAL)
+				pr_err("cannot hook %s (%d): not loading\n",
+				       hooks[i].name, err);
 			ddemux_hooks_remove(hooks, n);
 			ddemux_hooks_quiesce();
 			return err;
@@ -978,7 +986,8 @@ int ddemux_parts_adopt(struct ddemux_net *dn, struct sock *sk,
 		rcu_read_lock();
 		ddemux_policy_of(dn, &pol);
 		v = ddemux_reg_claim(&dn->reg, ddemux_part_key(sk, i), s, 0,
-				     DDEMUX_CLAIM_IF_ABSENT | DDEMUX_CLAIM_FORCE,
+				     DDEMUX_CLAIM_IF_ABSENT | DDEMUX_CLAIM_FORCE |
+				     DDEMUX_CLAIM_NO_QUOTA,
 				     &pol, GFP_KERNEL, &c);
 		rcu_read_unlock();
 		if (c.unrecorded)
@@ -1078,8 +1087,8 @@ int ddemux_adopt(struct ddemux_net *dn, struct sock *sk, int proto, u16 port)
 	rcu_read_lock();
 	ddemux_policy_of(dn, &pol);
 	v = ddemux_reg_claim(&dn->reg, sk, &set, 0,
-			     DDEMUX_CLAIM_IF_ABSENT | DDEMUX_CLAIM_FORCE, &pol,
-			     GFP_KERNEL, &c);
+			     DDEMUX_CLAIM_IF_ABSENT | DDEMUX_CLAIM_FORCE |
+			     DDEMUX_CLAIM_NO_QUOTA, &pol, GFP_KERNEL, &c);
 	rcu_read_unlock();
 	if (c.present)
 		return 0;

@@ -301,6 +301,7 @@ struct ddemux_hook {
 	u64 filter_vals;
 	struct ftrace_ops ops;
 	bool live;
+	bool optional;	/* by @name, in a module that may not be loaded */
 };
 
 #define DDEMUX_REDIRECT(fn) \
