@@ -356,6 +356,7 @@ struct ddemux_registry {
 #define DDEMUX_CLAIM_PENDING	BIT(0)	/* reserve, the kernel has not hashed yet */
 #define DDEMUX_CLAIM_FORCE	BIT(1)	/* record even if the verdict is DENY */
 #define DDEMUX_CLAIM_IF_ABSENT	BIT(2)	/* only for an owner without entry */
+#define DDEMUX_CLAIM_NO_QUOTA	BIT(3)	/* past the domain's quota (at load) */
 
 /*
  * A socket that already holds a set and is about to change it reserves

@@ -465,13 +465,13 @@ static void dom_uncharge(struct ddemux_registry *reg, u64 key)
 /*
  * Count a new entry of domain @dom: the namespace's bound, then the
  * uid's and the cgroup's counters, the ones the quota applies to held
- * to it.  Returns 0, -ENOSPC (the bound), -EDQUOT or -ENOMEM; on error
- * nothing is counted.
+ * to it, unless @no_quota (a socket that existed at load).  Returns 0,
+ * -ENOSPC (the bound), -EDQUOT or -ENOMEM; on error nothing is counted.
  */
 static int charge(struct ddemux_registry *reg, const struct ddemux_domain *dom,
-		  struct spares *sp)
+		  struct spares *sp, bool no_quota)
 {
-	unsigned int quota = READ_ONCE(reg->quota);
+	unsigned int quota = no_quota ? 0 : READ_ONCE(reg->quota);
 	u8 mask = READ_ONCE(reg->quota_mask);
 	int err;
 
@@ -924,9 +924,11 @@ enum ddemux_verdict ddemux_reg_claim(struct ddemux_registry *reg,
 		same_port = port_key(old->set.proto, old->set.lport) == key;
 		if (!ddemux_same_domain(&old->set.dom, &set->dom,
 					DDEMUX_DOM_ALL))
-			err = charge(reg, &set->dom, &sp);
+			err = charge(reg, &set->dom, &sp,
+				     flags & DDEMUX_CLAIM_NO_QUOTA);
 	} else {
-		err = charge(reg, &set->dom, &sp);
+		err = charge(reg, &set->dom, &sp,
+			     flags & DDEMUX_CLAIM_NO_QUOTA);
 	}
 	if (err)
 		goto out;

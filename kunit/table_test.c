@@ -569,6 +569,13 @@ static void test_quota(struct kunit *test)
 	claim_key(test, reg, ddemux_resv_key(OWNER(0)), "udp 10.0.0.2:1 uid=1 cg=7",
 		  DDEMUX_CLAIM_PENDING, &enforce_uid, &c);
 	KUNIT_EXPECT_EQ(test, c.why, -EDQUOT);
+	/* a socket that existed at load is recorded past the quota */
+	claim(test, reg, 5, "udp 10.0.0.5:1 uid=1 cg=7",
+	      DDEMUX_CLAIM_IF_ABSENT | DDEMUX_CLAIM_FORCE | DDEMUX_CLAIM_NO_QUOTA,
+	      &c);
+	KUNIT_EXPECT_FALSE(test, c.unrecorded);
+	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 3);
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(5)));
 	/* other domains are not held to uid 1's count */
 	claim(test, reg, 3, "udp 10.0.0.1:3 uid=2", 0, &c);
 	KUNIT_EXPECT_FALSE(test, c.unrecorded);
