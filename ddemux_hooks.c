@@ -639,7 +639,8 @@ out:
 /*
  * Ping (and raw) sockets use __udp_disconnect() itself as their
  * disconnect, without the socket lock, as does udp_abort() with it: this
- * takes none either.
+ * takes none either.  So do L2TP/IP sockets, whose disconnect keeps
+ * what their bind gave (ddemux_l2tp.c).
  */
 static int ddemux___udp_disconnect(struct sock *sk, int flags)
 {
@@ -650,7 +651,9 @@ static int ddemux___udp_disconnect(struct sock *sk, int flags)
 
 	dn = guarded(sk, &proto);
 	if (!dn) {
-		ret = __udp_disconnect(sk, flags);
+		ret = sk->sk_protocol == IPPROTO_L2TP ?
+		      ddemux_l2tp_disconnect(sk, flags) :
+		      __udp_disconnect(sk, flags);
 		goto out;
 	}
 	ret = disconnect_begin(&m, dn, sk, proto);
@@ -1022,18 +1025,26 @@ int ddemux_hooks_init(void)
 	if (err)
 		return err;
 	err = ddemux_sctp_init();
-	if (err) {
-		ddemux_hooks_remove(hooks, ARRAY_SIZE(hooks));
-		ddemux_hooks_quiesce();
-		return err;
-	}
+	if (err)
+		goto undo_hooks;
+	err = ddemux_l2tp_init();
+	if (err)
+		goto undo_sctp;
 	synchronize_rcu_tasks();
 	return 0;
+
+undo_sctp:
+	ddemux_sctp_exit();
+undo_hooks:
+	ddemux_hooks_remove(hooks, ARRAY_SIZE(hooks));
+	ddemux_hooks_quiesce();
+	return err;
 }
 
 /* Remove every socket hook and wait until no ddemux code runs. */
 void ddemux_hooks_exit(void)
 {
+	ddemux_l2tp_exit();
 	ddemux_sctp_exit();
 	ddemux_hooks_remove(hooks, ARRAY_SIZE(hooks));
 	ddemux_hooks_quiesce();

@@ -21,4 +21,9 @@ int ddemux_sctp_enumerate(struct net *net, struct ddemux_net *dn);
 int ddemux_sctp_set_device(struct ddemux_net *dn, struct sock *sk,
 			   int ifindex, bool locked);
 
+/* ddemux_l2tp.c, L2TP/IP's part */
+int ddemux_l2tp_init(void);
+void ddemux_l2tp_exit(void);
+int ddemux_l2tp_disconnect(struct sock *sk, int flags);
+
 #endif /* _DDEMUX_HOOKS_H */

@@ -11,7 +11,8 @@ cycle).  The layers, from the top:
 
     main      module life: calls everything, called by nothing
     iface     sysctls and /proc: may switch the egress hooks, reads the core
-    hooks     adapter: socket paths (ddemux_hooks.c, ddemux_sctp.c)
+    hooks     adapter: socket paths (ddemux_hooks.c, ddemux_sctp.c,
+              ddemux_l2tp.c)
                                              } neither calls the other
     egress    adapter: netfilter             }
     core      the enforcement core (ddemux_core.c, ddemux_reply.c)
@@ -48,7 +49,7 @@ def symbols(obj):
 
 # The object files of a layer, where it is more than ddemux_LAYER.o.
 FILES = {
-    "hooks": ["ddemux_hooks.o", "ddemux_sctp.o"],
+    "hooks": ["ddemux_hooks.o", "ddemux_sctp.o", "ddemux_l2tp.o"],
     "core": ["ddemux_core.o", "ddemux_reply.o"],
 }
 

@@ -2866,6 +2866,132 @@ def mptcp_signal_endpoint_port_held(t):
           "the endpoint's listener does not hold its port")
 
 
+# ---- L2TP/IP: a disconnect must not widen a bound socket ------------------
+
+IPPROTO_L2TP = 115
+
+
+def l2tp_sa(family, addr, conn_id):
+    """struct sockaddr_l2tpip, or sockaddr_l2tpip6 (the connection id in
+    host order), which Python's socket module cannot express."""
+    if family == socket.AF_INET:
+        return struct.pack("=HH4sI4x", family, 0, socket.inet_aton(addr),
+                           conn_id)
+    return struct.pack("=HHI16sII", family, 0, 0,
+                       socket.inet_pton(family, addr), 0, conn_id)
+
+
+def a_l2tp(st, name, family, addr, conn_id, dev=None):
+    """An L2TP/IP socket bound to @addr and @conn_id; 0 or bind's errno."""
+    s = socket.socket(family, socket.SOCK_DGRAM, IPPROTO_L2TP)
+    if dev:
+        s.setsockopt(socket.SOL_SOCKET, SO_BINDTODEVICE, dev.encode())
+    st[name] = s
+    sa = l2tp_sa(family, addr, conn_id)
+    if libc.bind(s.fileno(), ctypes.c_char_p(sa), len(sa)):
+        return ctypes.get_errno()
+    return 0
+
+
+def a_l2tp_connect(st, name, family, addr, conn_id):
+    sa = l2tp_sa(family, addr, conn_id)
+    if libc.connect(st[name].fileno(), ctypes.c_char_p(sa), len(sa)):
+        return ctypes.get_errno()
+    return 0
+
+
+def a_l2tp_state(st, name):
+    """The socket's local address and device, as getsockname() and
+    SO_BINDTODEVICE read them."""
+    s = st[name]
+    dev = s.getsockopt(socket.SOL_SOCKET, SO_BINDTODEVICE, 16)
+    return s.getsockname()[0], dev.split(b"\0", 1)[0].decode()
+
+
+def l2tp_control(family, dst, conn_id, src=None):
+    """An L2TPv3 control frame over IP to @dst for connection @conn_id
+    (session id 0, then the control header: T and L bits, version 3),
+    sent from a raw socket, from @src if given."""
+    frame = struct.pack("!IBBHII", 0, 0xc8, 0x03, 12, conn_id, 0)
+    s = socket.socket(family, socket.SOCK_RAW, IPPROTO_L2TP)
+    try:
+        if src:
+            s.bind((src, 0))
+        s.sendto(frame, (dst, 0))
+    finally:
+        s.close()
+
+
+def l2tp_widen(t, family, victim, thief):
+    """Alice's L2TP/IP socket on @victim, mallory's on @thief with the
+    same connection id and on device lo; mallory disconnects without
+    having connected, then a control frame for that id arrives at
+    @victim: it must reach alice."""
+    cid = t.port()
+    alice, mallory = t.actor(ALICE), t.actor(MALLORY)
+    expect_eq(ename(alice(a_l2tp, "s", family, victim, cid)), "success",
+              "alice's bind")
+    expect_eq(ename(mallory(a_l2tp, "s", family, thief, cid, dev="lo")),
+              "success", "mallory's bind, another address")
+    expect_eq(ename(mallory(a_disconnect, "s")), "success",
+              "mallory's disconnect")
+    l2tp_control(family, victim, cid)
+    got_a, got_m = alice(a_recv, "s", 2.0), mallory(a_recv, "s", 0.5)
+    check(got_m is None, "mallory received alice's control frame")
+    check(isinstance(got_a, tuple), "alice's control frame: %r" % (got_a,))
+    expect_eq(mallory(a_l2tp_state, "s"), (thief, "lo"),
+              "mallory's address and device after the disconnect")
+
+
+@test("differs")
+def l2tp_disconnect_keeps_bind(t):
+    """Stock: the disconnect resets mallory's bound address to the
+    wildcard and clears its device; it receives alice's frames."""
+    l2tp_widen(t, socket.AF_INET, "127.0.0.1", "127.0.0.2")
+
+
+@test("differs")
+def l2tp6_disconnect_keeps_bind(t):
+    local_addrs(t, "fd00:ddee::1", "fd00:ddee::2")
+    l2tp_widen(t, socket.AF_INET6, "fd00:ddee::1", "fd00:ddee::2")
+
+
+@test("same")
+def l2tp_ordinary_use(t):
+    """A socket bound to the wildcard connects (the kernel picks its
+    source) and disconnects: back on the wildcard, where a frame to any
+    local address reaches it; one bound to an address connects,
+    disconnects and connects again, and frames reach it."""
+    cid, other = t.port(), t.port()
+    alice = t.actor(ALICE)
+    expect_eq(ename(alice(a_l2tp, "w", socket.AF_INET, "0.0.0.0", cid)),
+              "success", "wildcard bind")
+    expect_eq(ename(alice(a_l2tp_connect, "w", socket.AF_INET, "127.0.0.3",
+                          other)), "success", "connect")
+    expect_eq(alice(a_l2tp_state, "w"), ("127.0.0.1", ""),
+              "the source the kernel picked")
+    expect_eq(ename(alice(a_disconnect, "w")), "success", "disconnect")
+    expect_eq(alice(a_l2tp_state, "w"), ("0.0.0.0", ""),
+              "back on the wildcard")
+    l2tp_control(socket.AF_INET, "127.0.0.5", cid)
+    got = alice(a_recv, "w", 2.0)
+    check(isinstance(got, tuple), "a frame to 127.0.0.5: %r" % (got,))
+    expect_eq(ename(alice(a_l2tp, "b", socket.AF_INET, "127.0.0.4", other)),
+              "success", "specific bind")
+    for i in range(2):
+        expect_eq(ename(alice(a_l2tp_connect, "b", socket.AF_INET,
+                              "127.0.0.3", cid)), "success", "connect %d" % i)
+        # stock Linux loses the bound address at the disconnect: the
+        # second connect takes the route's source
+        local = alice(a_l2tp_state, "b")[0]
+        l2tp_control(socket.AF_INET, local, other, src="127.0.0.3")
+        got = alice(a_recv, "b", 2.0)
+        check(isinstance(got, tuple), "a frame to %s, connected %d: %r" %
+              (local, i, got))
+        expect_eq(ename(alice(a_disconnect, "b")), "success",
+                  "disconnect %d" % i)
+
+
 # ---- the module's interface ----------------------------------------------
 
 @test("module")
