@@ -42,6 +42,8 @@
 #                      to port 4000 on other addresses (127.0.3.232, ...),
 #                      so the port holds N other-address sockets of
 #                      another user (accept-tcp-0 is the empty port).
+#   bind-close-tcp-held  socket(); bind(127.0.0.1:4000); close(): a bind on
+#                      that port (bind-close-tcp-held-0: the empty port)
 #
 # Prints the median ops/s of each case and configuration, the spread
 # (min-max) and the median (min-max) of the per-round ratio to stock, and
@@ -114,7 +116,7 @@ clang -target bpf -O2 -g -Wall -I"/usr/include/$(gcc -print-multiarch)" \
 cat >"$work/guest.sh" <<GUEST
 set -eu
 B=$work/bindrate
-CASES="bind-close-tcp bind-close-udp connect-close-udp accept-tcp"
+CASES="bind-close-tcp bind-close-udp connect-close-udp accept-tcp bind-close-tcp-held"
 PIN=/sys/fs/bpf/ddb
 [ "\$(cat /proc/sys/fs/file-max)" -ge 1048576 ] ||
 	echo 1048576 >/proc/sys/fs/file-max

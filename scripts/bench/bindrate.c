@@ -18,6 +18,8 @@
  *         connect-close-udp  socket(); connect(127.0.0.1:9) on an unbound
  *                            UDP socket (the kernel picks a port: the
  *                            autobind path); close()
+ *         bind-close-tcp-held  socket(); bind(127.0.0.1:ACCEPT_PORT);
+ *                            close() -- the port a holdport holder fills
  *         accept-tcp         a listener on 127.0.0.1:ACCEPT_PORT (4000), made
  *                            before the timing; each operation: socket();
  *                            connect() to it (autobind); accept();
@@ -179,7 +181,7 @@ static int hold_port(char **argv)
 	return 0;
 }
 
-enum bench_case { BIND_TCP, BIND_UDP, CONNECT_UDP, ACCEPT_TCP };
+enum bench_case { BIND_TCP, BIND_UDP, CONNECT_UDP, ACCEPT_TCP, BIND_HELD };
 
 static int listener = -1;	/* accept-tcp's */
 
@@ -217,8 +219,10 @@ static int one_op(enum bench_case c, unsigned int port)
 
 	if (c == ACCEPT_TCP)
 		return accept_op();
+	if (c == BIND_HELD)
+		port = ACCEPT_PORT;
 	if (c != CONNECT_UDP) {
-		fd = bind_one(c == BIND_TCP ? SOCK_STREAM : SOCK_DGRAM, 1, port);
+		fd = bind_one(c == BIND_UDP ? SOCK_DGRAM : SOCK_STREAM, 1, port);
 		if (fd < 0)
 			return fd;
 	} else {
@@ -266,6 +270,7 @@ static int run(int argc, char **argv)
 		[BIND_UDP] = "bind-close-udp",
 		[CONNECT_UDP] = "connect-close-udp",
 		[ACCEPT_TCP] = "accept-tcp",
+		[BIND_HELD] = "bind-close-tcp-held",
 	};
 	double secs = strtod(argv[1], NULL);
 	unsigned int lo = strtoul(argv[2], NULL, 10);
