@@ -41,7 +41,7 @@ step() {
 # scripts), and dkms.conf with its version filled in.
 check_sources() {
 	local dir=$T/root/usr/src/ddemux-$version extra
-	extra=$(cd "$dir" && ls -A | grep -vxE 'Kbuild|Kconfig|Makefile|dkms.conf|VERSION|ddemux[a-z_]*\.[ch]')
+	extra=$(cd "$dir" && ls -A | grep -vxE 'Kbuild|Kconfig|Makefile|dkms.conf|VERSION|ddemux[a-z0-9_]*\.[ch]')
 	[[ -z $extra ]] || { echo "unexpected files: $extra"; return 1; }
 	grep -q "^PACKAGE_VERSION=\"$version\"\$" "$dir/dkms.conf"
 }
