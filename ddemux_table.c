@@ -24,7 +24,11 @@
  * claim may need (an entry, an address node, a port node, a domain
  * counter) is allocated before, as the caller's context allows, and
  * given back if unused.  Lock order: a port's lock, then reg->dom_lock,
- * then reg->list_lock.
+ * then reg->list_lock; the two inner ones are taken with BH off, under
+ * a port's lock or with spin_lock_bh() (a new port node's list_lock).
+ * A release runs in softirq (a TCP socket closed by a segment), where
+ * a plain spin_lock() of list_lock held by the task it interrupted
+ * would spin for ever.
  *
  * Readers.  The packet path (ddemux_reg_find_other()) and lookups by
  * owner take only rcu_read_lock(): entries are immutable once published;
@@ -533,9 +537,10 @@ static struct ddemux_port *port_get(struct ddemux_registry *reg, u32 key,
 		return port;	/* another claim's came first */
 	sp->port = NULL;
 	atomic_inc(&ddemux_port_users[key & 0xffff]);
-	spin_lock(&reg->list_lock);
+	/* outside any port lock: a release in softirq takes list_lock too */
+	spin_lock_bh(&reg->list_lock);
 	list_add_tail_rcu(&new->all, &reg->port_list);
-	spin_unlock(&reg->list_lock);
+	spin_unlock_bh(&reg->list_lock);
 	return new;
 }
 
