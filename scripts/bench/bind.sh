@@ -17,7 +17,10 @@
 #
 #   stock   the module not loaded
 #   ddemux  the module loaded (enforce; it registers the holder's sockets
-#           at load, which is checked in /proc/net/ddemux/stats)
+#           at load, which is checked in /proc/net/ddemux/stats), then 5 s
+#           for its tables to finish growing to them (rhashtable resizes
+#           run in a worker, which slowed the first case after a load of
+#           200k sockets to half its rate)
 #   bpf     the module not loaded; bind_deny.bpf.c attached to the root
 #           cgroup as bind4 and bind6, with the rules "allow 1024-32767,
 #           deny any" (what systemd's SocketBindAllow=/SocketBindDeny=
@@ -178,6 +181,10 @@ for n in $(tr , ' ' <<<"$sizes"); do
 			case \$cfg in
 			ddemux)
 				insmod $work/mod/ddemux.ko
+				# the tables grow to the sockets found at
+				# load in a worker (rhashtable resizes), and
+				# that work would fall on the first case
+				sleep 5
 				echo "registry size=\$n round=\$r:\$(stats)" ;;
 			bpf) bpf attach ;;
 			esac

@@ -260,7 +260,7 @@ static void bench_populate(struct bench_reg *g)
 	for (i = 0; i < g->size; i++) {
 		bench_set(i, &s);
 		if (ddemux_reg_claim(&g->reg, bench_owner(i), &s, 1, 0,
-				     &bench_pol, &c) == DDEMUX_DENY)
+				     &bench_pol, GFP_KERNEL, &c) == DDEMUX_DENY)
 			g->denied++;
 		else if (c.unrecorded)
 			g->unrecorded++;
@@ -436,7 +436,7 @@ static unsigned int bench_insert_remove(struct bench *b, struct bench_reg *g,
 			if (ddemux_reg_claim(&g->reg,
 					     bench_owner(BENCH_FRESH_OWNER + j),
 					     &b->sets[j], 1, 0, &bench_pol,
-					     &c) == DDEMUX_DENY ||
+					     GFP_KERNEL, &c) == DDEMUX_DENY ||
 			    c.unrecorded)
 				bad++;
 		*tins += ktime_get_ns() - t0;
@@ -635,10 +635,15 @@ static int __init bench_init(void)
 
 	if (!users || !rounds || !ops)
 		return -EINVAL;
+	err = ddemux_reg_module_init();	/* the entry cache, port counters */
+	if (err)
+		return err;
 	if (hold) {
 		held = bench_reg_new(hold);
-		if (!held)
+		if (!held) {
+			ddemux_reg_module_exit();
 			return -ENOMEM;
+		}
 		pr_info("I holding %u entries until rmmod\n",
 			ddemux_reg_count(&held->reg));
 		return 0;
@@ -649,12 +654,15 @@ static int __init bench_init(void)
 	for (i = 0; i < nr_sizes; i++)
 		if (sizes[i] && (!n || sizes[i] != sizes[n - 1]))
 			sizes[n++] = sizes[i];
-	if (!n)
+	if (!n) {
+		ddemux_reg_module_exit();
 		return -EINVAL;
+	}
 
 	pr_info("I start sizes=%u..%u ops=%u rounds=%u users=%u seed=%lu\n",
 		sizes[0], sizes[n - 1], ops, rounds, users, seed);
 	err = bench_run(n);
+	ddemux_reg_module_exit();
 	if (err)
 		return err;
 	pr_info("I done\n");
@@ -665,6 +673,7 @@ static int __init bench_init(void)
 static void __exit bench_exit(void)
 {
 	bench_reg_free(held);
+	ddemux_reg_module_exit();
 }
 
 module_init(bench_init);
