@@ -68,6 +68,21 @@ void ddemux_policy_of(struct ddemux_net *dn, struct ddemux_policy *pol)
 	pol->shares = rcu_dereference(dn->shares);
 }
 
+/*
+ * The policy for a claim that allocates as it may sleep (the load-time
+ * walk's): its share rules kept by the namespace's shares_lock, which
+ * their writers take to replace them, rather than by an RCU read
+ * section, in which nothing may sleep.  The caller unlocks shares_lock.
+ */
+static void policy_hold(struct ddemux_net *dn, struct ddemux_policy *pol)
+{
+	mutex_lock(&dn->shares_lock);
+	pol->mode = READ_ONCE(dn->mode);
+	pol->domain = READ_ONCE(dn->domain);
+	pol->shares = rcu_dereference_protected(dn->shares,
+						lockdep_is_held(&dn->shares_lock));
+}
+
 /* ---- hooks ------------------------------------------------------------- */
 
 /*
@@ -983,13 +998,12 @@ int ddemux_parts_adopt(struct ddemux_net *dn, struct sock *sk,
 
 		s->part = now->n > 1 ? i : 0;
 		s->parts = now->n > 1 ? now->n : 0;
-		rcu_read_lock();
-		ddemux_policy_of(dn, &pol);
+		policy_hold(dn, &pol);
 		v = ddemux_reg_claim(&dn->reg, ddemux_part_key(sk, i), s, 0,
 				     DDEMUX_CLAIM_IF_ABSENT | DDEMUX_CLAIM_FORCE |
 				     DDEMUX_CLAIM_NO_QUOTA,
 				     &pol, GFP_KERNEL, &c);
-		rcu_read_unlock();
+		mutex_unlock(&dn->shares_lock);
 		if (c.unrecorded)
 			return -ENOMEM;
 		if (v != DDEMUX_ALLOW && !overlap) {
@@ -1084,12 +1098,11 @@ int ddemux_adopt(struct ddemux_net *dn, struct sock *sk, int proto, u16 port)
 	enum ddemux_verdict v;
 
 	ddemux_sk_aset(sk, proto, port, &set);
-	rcu_read_lock();
-	ddemux_policy_of(dn, &pol);
+	policy_hold(dn, &pol);
 	v = ddemux_reg_claim(&dn->reg, sk, &set, 0,
 			     DDEMUX_CLAIM_IF_ABSENT | DDEMUX_CLAIM_FORCE |
 			     DDEMUX_CLAIM_NO_QUOTA, &pol, GFP_KERNEL, &c);
-	rcu_read_unlock();
+	mutex_unlock(&dn->shares_lock);
 	if (c.present)
 		return 0;
 	if (c.unrecorded)
