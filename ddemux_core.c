@@ -109,6 +109,22 @@ static void policy_hold(struct ddemux_net *dn, struct ddemux_policy *pol)
  */
 DEFINE_SRCU(ddemux_srcu);
 
+/* Namespaces set up from now on start syncing (module load); see below. */
+static bool loading;
+/* Claims waiting for a walk (ddemux_gate()), of any namespace. */
+static DECLARE_WAIT_QUEUE_HEAD(gate_wq);
+/* The load is being undone: no claim waits for a walk any more. */
+static bool gates_open;
+/* Namespaces going (ddemux_hooks_sync()): claims at a gate are refused. */
+static atomic_t gates_refusing = ATOMIC_INIT(0);
+
+/* The load fails: every claim waiting for a walk goes on. */
+void ddemux_core_open_gates(void)
+{
+	WRITE_ONCE(gates_open, true);
+	wake_up_all(&gate_wq);
+}
+
 /*
  * The redirect: resume in the wrapper, unless the call comes from
  * ddemux itself (a wrapper calling the original, or a rollback), or its
@@ -187,7 +203,9 @@ static void hook_remove(struct ddemux_hook *h)
  * A hook that cannot be installed (ftrace disabled, another IPMODIFY
  * user such as a livepatch of the same function, an unknown symbol) is
  * named in the log; the ones installed before it are removed again and
- * waited for (ddemux_hooks_quiesce()).  Process context.
+ * waited for (ddemux_hooks_quiesce()).  A hook of an optional table whose
+ * function is not there fails with -EINVAL and is not named.  Process
+ * context.
  */
 int ddemux_hooks_install(struct ddemux_hook *hooks, unsigned int n)
 {
@@ -201,8 +219,15 @@ int ddemux_hooks_install(struct ddemux_hook *hooks, unsigned int n)
 			if (!hooks[i].optional || err != -EINVAL)
 				pr_err("cannot hook %s (%d): not loading\n",
 				       hooks[i].name, err);
-			ddemux_hooks_remove(hooks, n);
-			ddemux_hooks_quiesce();
+			/*
+			 * Nothing installed, nothing to wait for: an absent
+			 * module's table (L2TP/IP) fails so at every load,
+			 * while claims may wait at a gate (ddemux_gate()).
+			 */
+			if (i) {
+				ddemux_hooks_remove(hooks, i);
+				ddemux_hooks_quiesce();
+			}
 			return err;
 		}
 	}
@@ -229,15 +254,30 @@ void ddemux_hooks_remove(struct ddemux_hook *hooks, unsigned int n)
  */
 void ddemux_hooks_quiesce(void)
 {
+	/*
+	 * Hooks go during a load only when the load fails (module
+	 * notifiers take a going module's hooks out without a quiesce):
+	 * a claim asleep at a gate would hold the SRCU wait below forever.
+	 */
+	if (READ_ONCE(loading))
+		ddemux_core_open_gates();
 	synchronize_rcu_tasks();
 	synchronize_srcu(&ddemux_srcu);
 	synchronize_rcu_tasks();
 }
 
-/* Wait until no hook still uses a namespace's state (netns teardown). */
+/*
+ * Wait until no hook still uses a namespace's state (netns teardown).
+ * A namespace goes with pernet_ops_rwsem held, which the load-time walk
+ * waits for: a claim asleep at a gate for that walk would hold this wait
+ * forever.  Such claims are refused meanwhile (ddemux_gate()).
+ */
 void ddemux_hooks_sync(void)
 {
+	atomic_inc(&gates_refusing);
+	wake_up_all(&gate_wq);
 	synchronize_srcu(&ddemux_srcu);
+	atomic_dec(&gates_refusing);
 }
 
 /* ---- sockets to address sets ----------------------------------------- */
@@ -1033,12 +1073,16 @@ void ddemux_parts_forget(struct ddemux_net *dn, const struct sock *sk)
 
 /* ---- the load gate --------------------------------------------------- */
 
-/* Namespaces set up from now on start syncing (module load); see below. */
-static bool loading;
-
 void ddemux_core_loading(bool on)
 {
 	WRITE_ONCE(loading, on);
+}
+
+/* Claims in @dn go on: its walk is done, or the load is undone. */
+static bool gate_open(struct ddemux_net *dn)
+{
+	/* pairs with the release in ddemux_core_synced() */
+	return smp_load_acquire(&dn->synced) || READ_ONCE(gates_open);
 }
 
 /**
@@ -1052,18 +1096,26 @@ void ddemux_core_loading(bool on)
  * helper runs in an RCU read section) it is refused, which is counted
  * in load_refused: closed for the claimant, never open for the others.
  * The walk takes no socket lock, so a claimant that holds one cannot
- * stall it.  Returns 0, -EADDRINUSE, or -EINTR for a fatal signal.
+ * stall it.  A claim waits inside its wrapper's SRCU section, so nothing
+ * the walk waits for may wait for that section: a namespace that goes
+ * meanwhile refuses the claims at the gates, counted in load_refused
+ * too (ddemux_hooks_sync()); and a load that fails opens the gates
+ * before it waits for the wrappers (ddemux_hooks_quiesce()), and the
+ * claims go on, as they would without ddemux.  Returns 0, -EADDRINUSE,
+ * or -EINTR for a fatal signal.
  */
 int ddemux_gate(struct ddemux_net *dn)
 {
-	/* pairs with the release in ddemux_core_synced() */
-	if (likely(smp_load_acquire(&dn->synced)))
+	if (likely(gate_open(dn)))
 		return 0;
-	if (!may_sleep()) {
-		ddemux_count(dn, DDEMUX_ST_LOAD_REFUSED);
-		return -EADDRINUSE;
-	}
-	return wait_for_completion_killable(&dn->sync_done) ? -EINTR : 0;
+	if (may_sleep() &&
+	    wait_event_killable(gate_wq, gate_open(dn) ||
+				atomic_read(&gates_refusing)))
+		return -EINTR;
+	if (gate_open(dn))
+		return 0;
+	ddemux_count(dn, DDEMUX_ST_LOAD_REFUSED);
+	return -EADDRINUSE;
 }
 
 /* Every socket @dn had at load is in its registry: claims may go on. */
@@ -1071,7 +1123,7 @@ void ddemux_core_synced(struct ddemux_net *dn)
 {
 	/* the walk's records are visible to whoever sees @synced */
 	smp_store_release(&dn->synced, true);
-	complete_all(&dn->sync_done);
+	wake_up_all(&gate_wq);
 }
 
 /**
@@ -1269,7 +1321,6 @@ int ddemux_core_init_net(struct net *net, struct ddemux_net *dn)
 
 	dn->net = net;
 	mutex_init(&dn->shares_lock);
-	init_completion(&dn->sync_done);
 	dn->synced = !READ_ONCE(loading);
 	err = ddemux_inherit(net, dn);
 	if (err)

@@ -87,7 +87,6 @@ struct ddemux_stats {
  * @egress_dead: the namespace is going; under @pkt_lock
  * @ready: set once everything above exists, cleared before teardown
  * @synced: every socket the namespace had at load is in @reg
- * @sync_done: completed with @synced (ddemux_gate())
  * @domain_max: sysctl net.ddemux.domain_max (entries per domain)
  * @report_rs: the rate limit of this namespace's log lines
  */
@@ -113,7 +112,6 @@ struct ddemux_net {
 	bool egress_dead;
 	bool ready;
 	bool synced;
-	struct completion sync_done;
 	/* reservations under a ddemux_resv_key() that moves hold now */
 	atomic_t resv_live;
 	int domain_max;
@@ -272,6 +270,7 @@ struct ddemux_defaults {
 
 void ddemux_core_init(const struct ddemux_defaults *d);
 void ddemux_core_loading(bool on);
+void ddemux_core_open_gates(void);
 void ddemux_core_update(struct ddemux_net *dn);
 void ddemux_core_synced(struct ddemux_net *dn);
 int ddemux_core_init_net(struct net *net, struct ddemux_net *dn);

@@ -132,12 +132,19 @@ static int l2tp_hook_on(struct l2tp_mod *m)
 	return err;
 }
 
-static void l2tp_hook_off(struct l2tp_mod *m)
+/*
+ * @wait: wait until no task runs in the wrapper.  A module that goes
+ * needs no wait: each of its sockets holds a reference on it, so no task
+ * is in its bind; and a wait would hold a load of ddemux in progress
+ * (ddemux_hooks_quiesce()).
+ */
+static void l2tp_hook_off(struct l2tp_mod *m, bool wait)
 {
 	mutex_lock(&l2tp_mods_lock);
 	if (m->hooked) {
 		ddemux_hooks_remove(&m->hook, 1);
-		ddemux_hooks_quiesce();
+		if (wait)
+			ddemux_hooks_quiesce();
 		m->hooked = false;
 	}
 	mutex_unlock(&l2tp_mods_lock);
@@ -170,7 +177,7 @@ static int l2tp_module_event(struct notifier_block *nb, unsigned long event,
 			       m->name);
 		break;
 	case MODULE_STATE_GOING:
-		l2tp_hook_off(m);
+		l2tp_hook_off(m, false);
 		break;
 	}
 	return NOTIFY_DONE;
@@ -205,7 +212,7 @@ int ddemux_l2tp_init(void)
 undo:
 	unregister_module_notifier(&l2tp_module_nb);
 	while (i--)
-		l2tp_hook_off(&l2tp_mods[i]);
+		l2tp_hook_off(&l2tp_mods[i], true);
 	return err;
 }
 
@@ -216,5 +223,5 @@ void ddemux_l2tp_exit(void)
 
 	unregister_module_notifier(&l2tp_module_nb);
 	for (i = 0; i < ARRAY_SIZE(l2tp_mods); i++)
-		l2tp_hook_off(&l2tp_mods[i]);
+		l2tp_hook_off(&l2tp_mods[i], true);
 }

@@ -169,6 +169,7 @@ static int __init ddemux_init(void)
 	return 0;
 
 err_hooks:
+	ddemux_core_open_gates();	/* nobody waits for a walk now */
 	ddemux_hooks_exit();
 err_egress:
 	ddemux_egress_exit();

@@ -826,12 +826,19 @@ static int sctp_hooks_on(void)
 	return err;
 }
 
-static void sctp_hooks_off(void)
+/*
+ * @wait: wait until no task runs in a wrapper.  The SCTP module going
+ * needs no wait: each of its sockets holds a reference on it, so no task
+ * is in one of its functions; and a wait would hold a load of ddemux in
+ * progress (ddemux_hooks_quiesce()).
+ */
+static void sctp_hooks_off(bool wait)
 {
 	mutex_lock(&sctp_hooks_lock);
 	if (sctp_hooked) {
 		ddemux_hooks_remove(sctp_hooks, ARRAY_SIZE(sctp_hooks));
-		ddemux_hooks_quiesce();
+		if (wait)
+			ddemux_hooks_quiesce();
 		sctp_hooked = false;
 	}
 	mutex_unlock(&sctp_hooks_lock);
@@ -858,7 +865,7 @@ static int sctp_module_event(struct notifier_block *nb, unsigned long event,
 			pr_err("sctp is loaded and cannot be hooked: its sockets are not guarded\n");
 		break;
 	case MODULE_STATE_GOING:
-		sctp_hooks_off();
+		sctp_hooks_off(false);
 		break;
 	}
 	return NOTIFY_DONE;
@@ -897,5 +904,5 @@ int ddemux_sctp_init(void)
 void ddemux_sctp_exit(void)
 {
 	unregister_module_notifier(&sctp_module_nb);
-	sctp_hooks_off();
+	sctp_hooks_off(true);
 }

@@ -17,9 +17,11 @@ Bounded in time and count; loopback and network namespaces only.
   stress-exact        at the end of each of those, with the sockets still
                       open, the registry holds exactly the live sockets;
                       when they close, it is back where it started
-  stress-reload       the churn load while the module is unloaded and
-                      loaded N times; a TCP connection and a UDP socket
-                      pair keep working across every reload
+  stress-reload       the churn load, and namespaces coming and going,
+                      while the module is unloaded and loaded N times
+                      (the first half with no L2TP/IP module, the rest
+                      with it); a TCP connection and a UDP socket pair
+                      keep working across every reload
 
 Prints "test stress-...: PASS (figures)" or "FAIL (why)" lines.
 """
@@ -195,11 +197,11 @@ def worker(uid, cgroup, seed, seconds, report, release, stop):
         s.close()
 
 
-def netns_churn(seconds, out):
+def netns_churn(seconds, out, stop=None):
     """Network namespaces created and destroyed while sockets live in them."""
     n = 0
     end = time.time() + seconds
-    while time.time() < end:
+    while time.time() < end and not (stop and stop.is_set()):
         name = "ddsn%d" % n
         subprocess.run(["ip", "netns", "add", name], check=True)
         # as in a container: lo up, 127.0.0.1 configured before binding
@@ -470,10 +472,24 @@ def main():
     conn, _ = lsn.accept()
     alice(dt.a_udp, "u", ("127.0.0.1", 0))
     uaddr = alice(dt.a_name, "u")
-    _, procs, report, release, stop = start_workers(
+    ctx, procs, report, release, stop = start_workers(
         (dt.ALICE, dt.MALLORY, dt.CAROL), 10 ** 6, 2000)
+    # namespaces go while ddemux loads: their teardown waits for the
+    # hooks, which once waited for claims asleep at the load gate, which
+    # waited for a walk that waited for the teardown
+    nsq = ctx.Queue()
+    churner = ctx.Process(target=netns_churn, args=(10 ** 6, nsq, stop))
+    churner.start()
+    # The first half of the cycles load ddemux with no L2TP/IP module (its
+    # table of hooks then fails to install, as on a host that never used
+    # it, which once made insmod wait forever for claims asleep at the
+    # load gate); then the modules come, hooked while ddemux is loaded.
+    l2tp = ["l2tp_ip6", "l2tp_ip"]
+    subprocess.run(["modprobe", "-r"] + l2tp, capture_output=True)
     err, cycles, t0 = None, 0, time.time()
     while cycles < reloads and not err:
+        if cycles == reloads // 2:
+            subprocess.run(["modprobe", "-a"] + l2tp, capture_output=True)
         subprocess.run(["rmmod", "ddemux"], check=True)
         time.sleep(random.random() * 0.05)
         subprocess.run(["insmod", ko], check=True)
@@ -490,6 +506,8 @@ def main():
     stop.set()
     ops, _ = collect(procs, report)
     finish(procs, release)
+    churner.join()
+    nns = nsq.get()
     alice.close()
     conn.close()
     lsn.close()
@@ -498,8 +516,9 @@ def main():
     if not err and stats()["overlaps_observed"]:
         err = "overlaps_observed is %d" % stats()["overlaps_observed"]
     result("reload", err, "%d rmmod/insmod cycles in %.0f s under a load of %d binds, "
-           "%d connects, %d sends; a TCP connection and a UDP socket kept working" % (
-               cycles, time.time() - t0, ops["bind"], ops["connect"], ops["send"]))
+           "%d connects, %d sends, %d namespaces churned; a TCP connection and a "
+           "UDP socket kept working" % (
+               cycles, time.time() - t0, ops["bind"], ops["connect"], ops["send"], nns))
 
     # every socket of the reload phase is closed: no entry may be left,
     # whatever the loads and the walks raced with
