@@ -596,42 +596,44 @@ static int ddemux_ip6_datagram_connect_v6_only(struct sock *sk,
  * overlap another domain's, the disconnect is refused and the socket
  * stays as it is: connect() returns EADDRINUSE.
  */
-static int disconnect_begin(struct ddemux_move *m, struct ddemux_net *dn,
-			    struct sock *sk, int proto)
+static int disconnect(struct ddemux_net *dn, struct sock *sk, int proto,
+		      int flags)
 {
-	struct ddemux_aset to;
+	struct ddemux_aset to, *top = NULL;
+	struct ddemux_move m;
 	u16 port = ddemux_sk_port(sk);
+	int ret;
 
-	if (!port || !(sk->sk_userlocks & SOCK_BINDPORT_LOCK))
-		return ddemux_move_begin(m, dn, sk, proto, NULL, "disconnect");
-	ddemux_sk_aset_without(sk, proto, port, DDEMUX_DROP_PEER |
-			       DDEMUX_DROP_DEV |
-			       (sk->sk_userlocks & SOCK_BINDADDR_LOCK ? 0 :
-				DDEMUX_DROP_ADDR), &to);
-	return ddemux_move_begin(m, dn, sk, proto, &to, "disconnect");
+	if (port && (sk->sk_userlocks & SOCK_BINDPORT_LOCK)) {
+		ddemux_sk_aset_without(sk, proto, port, DDEMUX_DROP_PEER |
+				       DDEMUX_DROP_DEV |
+				       (sk->sk_userlocks & SOCK_BINDADDR_LOCK ?
+					0 : DDEMUX_DROP_ADDR), &to);
+		top = &to;
+	}
+	ret = ddemux_move_begin(&m, dn, sk, proto, top, "disconnect");
+	if (ret)
+		return ret;
+	ret = __udp_disconnect(sk, flags);
+	ddemux_move_end(&m);
+	return ret;
 }
 
 /* UDP and UDP-Lite: udp_disconnect() is __udp_disconnect() under the lock. */
 static int ddemux_udp_disconnect(struct sock *sk, int flags)
 {
 	int idx = ddemux_enter();
-	struct ddemux_move m;
 	struct ddemux_net *dn;
 	int proto, ret;
 
 	dn = guarded(sk, &proto);
 	if (!dn) {
 		ret = udp_disconnect(sk, flags);
-		goto out;
+	} else {
+		lock_sock(sk);
+		ret = disconnect(dn, sk, proto, flags);
+		release_sock(sk);
 	}
-	lock_sock(sk);
-	ret = disconnect_begin(&m, dn, sk, proto);
-	if (!ret) {
-		__udp_disconnect(sk, flags);
-		ddemux_move_end(&m);
-	}
-	release_sock(sk);
-out:
 	ddemux_leave(idx);
 	return ret;
 }
@@ -645,23 +647,16 @@ out:
 static int ddemux___udp_disconnect(struct sock *sk, int flags)
 {
 	int idx = ddemux_enter();
-	struct ddemux_move m;
 	struct ddemux_net *dn;
 	int proto, ret;
 
 	dn = guarded(sk, &proto);
-	if (!dn) {
-		ret = sk->sk_protocol == IPPROTO_L2TP ?
-		      ddemux_l2tp_disconnect(sk, flags) :
-		      __udp_disconnect(sk, flags);
-		goto out;
-	}
-	ret = disconnect_begin(&m, dn, sk, proto);
-	if (!ret) {
+	if (dn)
+		ret = disconnect(dn, sk, proto, flags);
+	else if (sk->sk_protocol == IPPROTO_L2TP)
+		ret = ddemux_l2tp_disconnect(sk, flags);
+	else
 		ret = __udp_disconnect(sk, flags);
-		ddemux_move_end(&m);
-	}
-out:
 	ddemux_leave(idx);
 	return ret;
 }
