@@ -1078,6 +1078,13 @@ void ddemux_core_loading(bool on)
 	WRITE_ONCE(loading, on);
 }
 
+/*
+ * The longest a claim waits for the load-time walk (ddemux_gate()): far
+ * more than a walk takes, even of a million sockets under a debug
+ * kernel, and a bound on what a lock cycle through the gate costs.
+ */
+#define DDEMUX_GATE_WAIT	(30 * HZ)
+
 /* Claims in @dn go on: its walk is done, or the load is undone. */
 static bool gate_open(struct ddemux_net *dn)
 {
@@ -1101,16 +1108,22 @@ static bool gate_open(struct ddemux_net *dn)
  * meanwhile refuses the claims at the gates, counted in load_refused
  * too (ddemux_hooks_sync()); and a load that fails opens the gates
  * before it waits for the wrappers (ddemux_hooks_quiesce()), and the
- * claims go on, as they would without ddemux.  Returns 0, -EADDRINUSE,
- * or -EINTR for a fatal signal.
+ * claims go on, as they would without ddemux.  Nor may it wait for a
+ * lock the claimant holds, and some claimants hold RTNL (a tunnel
+ * device opening its socket), which a namespace's setup or teardown
+ * takes while it holds pernet_ops_rwsem, which the walk needs: so a
+ * claim waits at most %DDEMUX_GATE_WAIT, then it is refused and
+ * counted in load_refused.  Returns 0, -EADDRINUSE, or -EINTR for a
+ * fatal signal.
  */
 int ddemux_gate(struct ddemux_net *dn)
 {
 	if (likely(gate_open(dn)))
 		return 0;
 	if (may_sleep() &&
-	    wait_event_killable(gate_wq, gate_open(dn) ||
-				atomic_read(&gates_refusing)))
+	    wait_event_killable_timeout(gate_wq, gate_open(dn) ||
+					atomic_read(&gates_refusing),
+					DDEMUX_GATE_WAIT) < 0)
 		return -EINTR;
 	if (gate_open(dn))
 		return 0;
