@@ -118,6 +118,23 @@ static bool gates_open;
 /* Namespaces going (ddemux_hooks_sync()): claims at a gate are refused. */
 static atomic_t gates_refusing = ATOMIC_INIT(0);
 
+/*
+ * A namespace goes, or fails to come: that holds pernet_ops_rwsem, which
+ * the load-time walk needs, and waits for RTNL (ddemux_egress_exit_net())
+ * and for the hooks (ddemux_hooks_sync()), which a claim asleep at a gate
+ * may hold.  Such claims are refused from @on until the matching !@on
+ * (ddemux_gate()).
+ */
+void ddemux_core_gates_refuse(bool on)
+{
+	if (on) {
+		atomic_inc(&gates_refusing);
+		wake_up_all(&gate_wq);
+	} else {
+		atomic_dec(&gates_refusing);
+	}
+}
+
 /* The load fails: every claim waiting for a walk goes on. */
 void ddemux_core_open_gates(void)
 {
@@ -266,18 +283,10 @@ void ddemux_hooks_quiesce(void)
 	synchronize_rcu_tasks();
 }
 
-/*
- * Wait until no hook still uses a namespace's state (netns teardown).
- * A namespace goes with pernet_ops_rwsem held, which the load-time walk
- * waits for: a claim asleep at a gate for that walk would hold this wait
- * forever.  Such claims are refused meanwhile (ddemux_gate()).
- */
+/* Wait until no hook still uses a namespace's state (netns teardown). */
 void ddemux_hooks_sync(void)
 {
-	atomic_inc(&gates_refusing);
-	wake_up_all(&gate_wq);
 	synchronize_srcu(&ddemux_srcu);
-	atomic_dec(&gates_refusing);
 }
 
 /* ---- sockets to address sets ----------------------------------------- */
@@ -949,7 +958,7 @@ int ddemux_parts_begin(struct ddemux_net *dn, struct sock *sk,
 	unsigned int i;
 	int err;
 
-	err = ddemux_gate(dn);
+	err = ddemux_gate(dn, sk);
 	if (err)
 		return err;
 	ddemux_parts_held(dn, sk, held);
@@ -1095,6 +1104,7 @@ static bool gate_open(struct ddemux_net *dn)
 /**
  * ddemux_gate - wait until @dn's claims can be judged
  * @dn: the namespace's state
+ * @sk: the claimant
  *
  * A namespace that exists when the module loads has sockets the registry
  * does not hold yet; until the load-time walk has put every one of them
@@ -1106,21 +1116,21 @@ static bool gate_open(struct ddemux_net *dn)
  * stall it.  A claim waits inside its wrapper's SRCU section, so nothing
  * the walk waits for may wait for that section: a namespace that goes
  * meanwhile refuses the claims at the gates, counted in load_refused
- * too (ddemux_hooks_sync()); and a load that fails opens the gates
+ * too (ddemux_core_gates_refuse()); and a load that fails opens the gates
  * before it waits for the wrappers (ddemux_hooks_quiesce()), and the
  * claims go on, as they would without ddemux.  Nor may it wait for a
- * lock the claimant holds, and some claimants hold RTNL (a tunnel
- * device opening its socket), which a namespace's setup or teardown
- * takes while it holds pernet_ops_rwsem, which the walk needs: so a
- * claim waits at most %DDEMUX_GATE_WAIT, then it is refused and
- * counted in load_refused.  Returns 0, -EADDRINUSE, or -EINTR for a
- * fatal signal.
+ * lock the claimant holds, and a kernel socket's claimant may hold RTNL
+ * (a tunnel device opening its socket), which a namespace's setup or
+ * teardown takes while it holds pernet_ops_rwsem, which the walk needs:
+ * a kernel socket does not wait, it is refused; and any claim waits at
+ * most %DDEMUX_GATE_WAIT, then it is refused.  Both are counted in
+ * load_refused.  Returns 0, -EADDRINUSE, or -EINTR for a fatal signal.
  */
-int ddemux_gate(struct ddemux_net *dn)
+int ddemux_gate(struct ddemux_net *dn, const struct sock *sk)
 {
 	if (likely(gate_open(dn)))
 		return 0;
-	if (may_sleep() &&
+	if (may_sleep() && !sk->sk_kern_sock &&
 	    wait_event_killable_timeout(gate_wq, gate_open(dn) ||
 					atomic_read(&gates_refusing),
 					DDEMUX_GATE_WAIT) < 0)
@@ -1214,7 +1224,7 @@ int ddemux_move_begin(struct ddemux_move *m, struct ddemux_net *dn,
 	m->proto = proto;
 	m->op = op;
 	m->key = NULL;
-	err = ddemux_gate(dn);
+	err = ddemux_gate(dn, sk);
 	if (err)
 		return err;
 	m->had = ddemux_reg_get(&dn->reg, sk, &m->from, NULL);

@@ -145,7 +145,7 @@ void ddemux_learn_child(struct ddemux_net *dn, const struct sock *listener,
 void ddemux_relearn(struct ddemux_net *dn, struct sock *sk, int proto,
 		    const char *op);
 void ddemux_forget(struct ddemux_net *dn, const struct sock *sk);
-int ddemux_gate(struct ddemux_net *dn);
+int ddemux_gate(struct ddemux_net *dn, const struct sock *sk);
 int ddemux_adopt(struct ddemux_net *dn, struct sock *sk, int proto, u16 port);
 
 /**
@@ -271,6 +271,7 @@ struct ddemux_defaults {
 void ddemux_core_init(const struct ddemux_defaults *d);
 void ddemux_core_loading(bool on);
 void ddemux_core_open_gates(void);
+void ddemux_core_gates_refuse(bool on);
 void ddemux_core_update(struct ddemux_net *dn);
 void ddemux_core_synced(struct ddemux_net *dn);
 int ddemux_core_init_net(struct net *net, struct ddemux_net *dn);

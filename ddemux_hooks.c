@@ -233,7 +233,7 @@ static int pick_tcp_port(struct ddemux_net *dn, struct sock *sk, int proto)
 	struct ddemux_aset set;
 	int ret, tries, err;
 
-	err = ddemux_gate(dn);
+	err = ddemux_gate(dn, sk);
 	if (err)
 		return err;
 	for (tries = 0;; tries++) {
@@ -450,7 +450,7 @@ static int hash_connect(bool v6, struct inet_timewait_death_row *dr,
 		ddemux_move_end(&m);
 		return ret;
 	}
-	ret = ddemux_gate(dn);
+	ret = ddemux_gate(dn, sk);
 	if (ret)
 		return ret;
 	ret = orig_hash_connect(v6, dr, sk);

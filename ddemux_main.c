@@ -63,8 +63,10 @@ static int __net_init ddemux_net_init(struct net *net)
 	return 0;
 
 err_ready:
+	ddemux_core_gates_refuse(true);
 	ddemux_core_unpublish(dn);
 	ddemux_hooks_sync();
+	ddemux_core_gates_refuse(false);
 	ddemux_iface_exit_net(net, dn);
 err_core:
 	ddemux_core_exit_net(dn);
@@ -75,9 +77,11 @@ static void __net_exit ddemux_net_exit(struct net *net)
 {
 	struct ddemux_net *dn = ddemux_net_state(net);
 
+	ddemux_core_gates_refuse(true);	/* no wait below waits for a load */
 	ddemux_egress_exit_net(net, dn);	/* waits for packets in flight */
 	ddemux_core_unpublish(dn);
 	ddemux_hooks_sync();	/* no hook still holds @dn */
+	ddemux_core_gates_refuse(false);
 	ddemux_iface_exit_net(net, dn);
 	ddemux_core_exit_net(dn);
 }

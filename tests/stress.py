@@ -17,8 +17,10 @@ Bounded in time and count; loopback and network namespaces only.
   stress-exact        at the end of each of those, with the sockets still
                       open, the registry holds exactly the live sockets;
                       when they close, it is back where it started
-  stress-reload       the churn load, and namespaces coming and going,
-                      while the module is unloaded and loaded N times
+  stress-reload       the churn load, namespaces coming and going and a
+                      VXLAN device going up and down (its socket is bound
+                      under RTNL), while the module is unloaded and loaded
+                      N times
                       (the first half with no L2TP/IP module, the rest
                       with it); a TCP connection and a UDP socket pair
                       keep working across every reload
@@ -229,6 +231,22 @@ def netns_churn(seconds, out, stop=None):
             os.waitpid(pid, 0)
             subprocess.run(["ip", "netns", "del", name], check=True)
         n += 1
+    out.put(n)
+
+
+def tunnel_churn(stop, out):
+    """A VXLAN device going up and down: the kernel binds its UDP socket
+    holding RTNL, which a namespace's teardown waits for."""
+    n = 0
+    made = subprocess.run(["ip", "link", "add", "ddvx0", "type", "vxlan", "id", "42",
+                           "dstport", "4789", "local", "127.0.0.1"],
+                          capture_output=True).returncode == 0
+    while made and not stop.is_set():
+        for state in ("up", "down"):
+            subprocess.run(["ip", "link", "set", "ddvx0", state], capture_output=True)
+        n += 1
+    if made:
+        subprocess.run(["ip", "link", "del", "ddvx0"], capture_output=True)
     out.put(n)
 
 
@@ -477,9 +495,11 @@ def main():
     # namespaces go while ddemux loads: their teardown waits for the
     # hooks, which once waited for claims asleep at the load gate, which
     # waited for a walk that waited for the teardown
-    nsq = ctx.Queue()
+    nsq, tunq = ctx.Queue(), ctx.Queue()
     churner = ctx.Process(target=netns_churn, args=(10 ** 6, nsq, stop))
     churner.start()
+    tunnel = ctx.Process(target=tunnel_churn, args=(stop, tunq))
+    tunnel.start()
     # The first half of the cycles load ddemux with no L2TP/IP module (its
     # table of hooks then fails to install, as on a host that never used
     # it, which once made insmod wait forever for claims asleep at the
@@ -507,7 +527,8 @@ def main():
     ops, _ = collect(procs, report)
     finish(procs, release)
     churner.join()
-    nns = nsq.get()
+    tunnel.join()
+    nns, ntun = nsq.get(), tunq.get()
     alice.close()
     conn.close()
     lsn.close()
@@ -516,9 +537,10 @@ def main():
     if not err and stats()["overlaps_observed"]:
         err = "overlaps_observed is %d" % stats()["overlaps_observed"]
     result("reload", err, "%d rmmod/insmod cycles in %.0f s under a load of %d binds, "
-           "%d connects, %d sends, %d namespaces churned; a TCP connection and a "
-           "UDP socket kept working" % (
-               cycles, time.time() - t0, ops["bind"], ops["connect"], ops["send"], nns))
+           "%d connects, %d sends, %d namespaces churned, a VXLAN device up %d times; "
+           "a TCP connection and a UDP socket kept working" % (
+               cycles, time.time() - t0, ops["bind"], ops["connect"], ops["send"], nns,
+               ntun))
 
     # every socket of the reload phase is closed: no entry may be left,
     # whatever the loads and the walks raced with
