@@ -115,7 +115,7 @@ static bool loading;
 static DECLARE_WAIT_QUEUE_HEAD(gate_wq);
 /* The load is being undone: no claim waits for a walk any more. */
 static bool gates_open;
-/* Namespaces going (ddemux_hooks_sync()): claims at a gate are refused. */
+/* Namespaces going (ddemux_core_gates_refuse()): gates refuse. */
 static atomic_t gates_refusing = ATOMIC_INIT(0);
 
 /*
