@@ -529,19 +529,28 @@ static struct ddemux_port *port_get(struct ddemux_registry *reg, u32 key,
 	spin_lock_init(&new->lock);
 	new->dom0 = set->dom;
 	INIT_HLIST_HEAD(&new->addrs);
-	port = rhashtable_lookup_get_insert_fast(&reg->ports, &new->node,
-						 port_params);
-	if (IS_ERR(port))
-		return NULL;
-	if (port)
-		return port;	/* another claim's came first */
-	sp->port = NULL;
-	atomic_inc(&ddemux_port_users[key & 0xffff]);
-	/* outside any port lock: a release in softirq takes list_lock too */
+	/*
+	 * Listed before it can be found: a claim that finds it may empty
+	 * it and take it off the list (port_remove()) before this one
+	 * locks it.  Outside any port lock: a release in softirq takes
+	 * list_lock too.
+	 */
 	spin_lock_bh(&reg->list_lock);
 	list_add_tail_rcu(&new->all, &reg->port_list);
 	spin_unlock_bh(&reg->list_lock);
-	return new;
+	sp->port = NULL;
+	port = rhashtable_lookup_get_insert_fast(&reg->ports, &new->node,
+						 port_params);
+	if (!port) {
+		atomic_inc(&ddemux_port_users[key & 0xffff]);
+		return new;
+	}
+	/* another claim's came first, or no room: a list walker may see it */
+	spin_lock_bh(&reg->list_lock);
+	list_del_rcu(&new->all);
+	spin_unlock_bh(&reg->list_lock);
+	kfree_rcu(new, rcu);
+	return IS_ERR(port) ? NULL : port;
 }
 
 /* Unlink an empty port node (under its lock); freed after a grace period. */
