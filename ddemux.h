@@ -341,6 +341,8 @@ struct ddemux_registry {
 	spinlock_t dom_lock;		/* a domain counter's first and last entry */
 	/* counters at 0 kept for reuse, a cgroup's and a uid's; dom_lock */
 	struct ddemux_dom *dom_park[2];
+	/* the counters last charged, a cgroup's and a uid's; RCU, dom_lock */
+	struct ddemux_dom __rcu *dom_hint[2];
 	struct list_head port_list;	/* every port node; RCU */
 	atomic_t nr;			/* entries, pending included */
 	unsigned int max;		/* bound on @nr */

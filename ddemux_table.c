@@ -287,7 +287,7 @@ static u32 port_key(u8 proto, u16 port)
 	return (u32)proto << 16 | port;
 }
 
-/* Which of reg->dom_park a counter of @key may be parked in. */
+/* Which of reg->dom_park and reg->dom_hint a counter of @key may be in. */
 static unsigned int dom_slot(u64 key)
 {
 	return !!(key & DOM_UID_BIT);
@@ -319,6 +319,38 @@ static bool port_all_in(const struct ddemux_port *port,
 	    (READ_ONCE(port->cg_other) || d->cgid != port->dom0.cgid))
 		return false;
 	return true;
+}
+
+/* ---- domain counters --------------------------------------------------- */
+
+/*
+ * The counter of @key, as dom_find() would find it, or one that was
+ * removed from the table and is at 0 for good (a removed counter is
+ * never charged again: it is found neither by dom_find() nor, once off
+ * reg->dom_hint, here).  reg->dom_hint remembers, of each kind, the
+ * counter that last left 0 (or was created): a user who binds and
+ * closes in a loop finds the counters, parked between binds, without a
+ * lookup.  A hint is set and cleared under reg->dom_lock, cleared before
+ * its counter is freed, and read under RCU (the callers hold
+ * rcu_read_lock() or a port's spinlock).
+ */
+static struct ddemux_dom *dom_get(struct ddemux_registry *reg, u64 key)
+{
+	struct ddemux_dom *d = rcu_dereference_check(reg->dom_hint[dom_slot(key)],
+						     lockdep_is_held(&reg->dom_lock));
+
+	if (d && d->key == key)
+		return d;
+	return dom_find(reg, key);
+}
+
+/* Under reg->dom_lock: @d, a live counter, is the one to find first. */
+static void dom_hint_set(struct ddemux_registry *reg, struct ddemux_dom *d)
+{
+	struct ddemux_dom __rcu **hint = &reg->dom_hint[dom_slot(d->key)];
+
+	if (rcu_access_pointer(*hint) != d)
+		rcu_assign_pointer(*hint, d);
 }
 
 /* ---- what a claim may need, allocated before any lock ------------------ */
@@ -359,8 +391,8 @@ static void spares_get(struct ddemux_registry *reg, const void *owner, u32 key,
 	same = old && ddemux_aset_equal(&old->set, set);
 	port = !port_find(reg, key);
 	addr = !addr_find(reg, key, &set->laddr);
-	uid = !dom_find(reg, uid_key(set->dom.uid));
-	cg = !dom_find(reg, set->dom.cgid);
+	uid = !dom_get(reg, uid_key(set->dom.uid));
+	cg = !dom_get(reg, set->dom.cgid);
 	rcu_read_unlock();
 	if (same)
 		return;
@@ -389,8 +421,6 @@ static void entry_free_rcu(struct rcu_head *head)
 						  rcu));
 }
 
-/* ---- domain counters --------------------------------------------------- */
-
 /*
  * Count one more entry for @key, unless it holds @limit already (0: no
  * limit).  A counter exists while it counts something, or while it is
@@ -401,7 +431,7 @@ static void entry_free_rcu(struct rcu_head *head)
 static int dom_charge(struct ddemux_registry *reg, u64 key,
 		      unsigned int limit, struct ddemux_dom **spare_p)
 {
-	struct ddemux_dom *d = dom_find(reg, key);
+	struct ddemux_dom *d = dom_get(reg, key);
 	int n;
 
 	if (d) {
@@ -413,9 +443,13 @@ static int dom_charge(struct ddemux_registry *reg, u64 key,
 				return 0;
 		}
 	}
-	/* no counter, or one being removed */
+	/*
+	 * No counter, or one at 0: parked (then live, and the one to take;
+	 * the usual case for a user's first entry), or removed.
+	 */
 	spin_lock(&reg->dom_lock);
-	d = dom_find(reg, key);
+	if (!d || reg->dom_park[dom_slot(key)] != d)
+		d = dom_find(reg, key);
 	if (d) {
 		n = atomic_read(&d->nr);
 		if (limit && n >= limit) {
@@ -434,14 +468,19 @@ static int dom_charge(struct ddemux_registry *reg, u64 key,
 		else
 			*spare_p = NULL;
 	}
+	if (d)
+		dom_hint_set(reg, d);
 	spin_unlock(&reg->dom_lock);
 	return d ? 0 : -ENOMEM;
 }
 
 static void dom_uncharge(struct ddemux_registry *reg, u64 key)
 {
-	struct ddemux_dom *d = dom_find(reg, key);
+	struct ddemux_dom *d = dom_get(reg, key);
 
+	/* the entry counted is in the live counter: a removed one is at 0 */
+	if (d && !atomic_read(&d->nr))
+		d = dom_find(reg, key);
 	if (WARN_ON_ONCE(!d))
 		return;
 	if (atomic_dec_and_lock(&d->nr, &reg->dom_lock)) {
@@ -455,11 +494,16 @@ static void dom_uncharge(struct ddemux_registry *reg, u64 key)
 		struct ddemux_dom *old = *slot;
 
 		*slot = d;
-		if (old && old != d)
+		if (old && old != d) {
 			rhashtable_remove_fast(&reg->doms, &old->node,
 					       dom_params);
-		else
+			if (rcu_access_pointer(reg->dom_hint[dom_slot(key)]) ==
+			    old)
+				RCU_INIT_POINTER(reg->dom_hint[dom_slot(key)],
+						 NULL);
+		} else {
 			old = NULL;
+		}
 		spin_unlock(&reg->dom_lock);
 		if (old)
 			kfree_rcu(old, rcu);

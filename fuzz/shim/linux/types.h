@@ -35,6 +35,8 @@ typedef int64_t __s64;
 /* from <linux/compiler_attributes.h>, which every kernel file gets */
 #define __packed __attribute__((__packed__))
 #define __aligned(x) __attribute__((__aligned__(x)))
+/* from <linux/compiler_types.h>: an address space for sparse, nothing else */
+#define __rcu
 
 typedef uint16_t __be16;
 typedef uint32_t __be32;
