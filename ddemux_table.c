@@ -42,11 +42,11 @@
  * which the free writes once the entry is unlinked; lock-free readers
  * touch only the set, the owner and the forward links.
  *
- * Memory.  An entry is 104 bytes, from a slab of its own; a port node
- * and an address node are shared by the entries on them; each
- * rhashtable adds between 4/3 and 8/3 bucket pointers per element (it
- * doubles when three quarters full).  With a memory cgroup, what a task
- * claims is charged to it.
+ * Memory.  An entry is 104 bytes; a port node (88) and an address node
+ * (72) are shared by the entries on them; each kind, and the domain
+ * counters, has a slab of its own.  Each rhashtable adds between 4/3
+ * and 8/3 bucket pointers per element (it doubles when three quarters
+ * full).  With a memory cgroup, what a task claims is charged to it.
  */
 #include <linux/kernel.h>
 #include <linux/slab.h>
@@ -135,7 +135,7 @@ static_assert(offsetof(struct ddemux_entry, anode_next) ==
 static_assert(sizeof(struct ddemux_addr_key) == 20);
 
 /* Slabs of the module's registries; see ddemux_reg_module_init(). */
-static struct kmem_cache *entry_cache;
+static struct kmem_cache *entry_cache, *port_cache, *addr_cache, *dom_cache;
 
 /*
  * For each port number, how many port nodes hold it, in every registry
@@ -366,10 +366,14 @@ static void spares_free(struct spares *sp)
 {
 	if (sp->e)
 		kmem_cache_free(entry_cache, sp->e);
-	kfree(sp->addr);
-	kfree(sp->port);
-	kfree(sp->dom[0]);
-	kfree(sp->dom[1]);
+	if (sp->addr)
+		kmem_cache_free(addr_cache, sp->addr);
+	if (sp->port)
+		kmem_cache_free(port_cache, sp->port);
+	if (sp->dom[0])
+		kmem_cache_free(dom_cache, sp->dom[0]);
+	if (sp->dom[1])
+		kmem_cache_free(dom_cache, sp->dom[1]);
 }
 
 /*
@@ -398,27 +402,49 @@ static void spares_get(struct ddemux_registry *reg, const void *owner, u32 key,
 		return;
 	sp->e = kmem_cache_alloc(entry_cache, gfp);
 	if (port)
-		sp->port = kzalloc(sizeof(*sp->port), gfp);
+		sp->port = kmem_cache_alloc(port_cache, gfp);
 	if (addr)
-		sp->addr = kmalloc(sizeof(*sp->addr), gfp);
+		sp->addr = kmem_cache_alloc(addr_cache, gfp);
 	if (uid)
-		sp->dom[0] = kmalloc(sizeof(*sp->dom[0]), gfp);
+		sp->dom[0] = kmem_cache_alloc(dom_cache, gfp);
 	if (cg)
-		sp->dom[1] = kmalloc(sizeof(*sp->dom[1]), gfp);
+		sp->dom[1] = kmem_cache_alloc(dom_cache, gfp);
 }
 
 /* @*p, or if the claim found it missing, one allocated under the lock. */
-static void *spare(void **p, size_t size)
+static void *spare(void **p, struct kmem_cache *cache)
 {
 	if (!*p)
-		*p = kmalloc(size, GFP_ATOMIC | __GFP_NOWARN);
+		*p = kmem_cache_alloc(cache, GFP_ATOMIC | __GFP_NOWARN);
 	return *p;
 }
 
+/*
+ * What a grace period frees, each into its slab: call_rcu() rather than
+ * kfree_rcu(), whose batches rcu_barrier() does not wait for, so that
+ * the slabs may be destroyed at module exit.
+ */
 static void entry_free_rcu(struct rcu_head *head)
 {
 	kmem_cache_free(entry_cache, container_of(head, struct ddemux_entry,
 						  rcu));
+}
+
+static void port_free_rcu(struct rcu_head *head)
+{
+	kmem_cache_free(port_cache, container_of(head, struct ddemux_port,
+						 rcu));
+}
+
+static void addr_free_rcu(struct rcu_head *head)
+{
+	kmem_cache_free(addr_cache, container_of(head, struct ddemux_addr,
+						 rcu));
+}
+
+static void dom_free_rcu(struct rcu_head *head)
+{
+	kmem_cache_free(dom_cache, container_of(head, struct ddemux_dom, rcu));
 }
 
 /*
@@ -459,7 +485,7 @@ static int dom_charge(struct ddemux_registry *reg, u64 key,
 		if (atomic_inc_return(&d->nr) == 1 &&
 		    reg->dom_park[dom_slot(key)] == d)
 			reg->dom_park[dom_slot(key)] = NULL;	/* in use again */
-	} else if (spare((void **)spare_p, sizeof(*d))) {
+	} else if (spare((void **)spare_p, dom_cache)) {
 		d = *spare_p;
 		d->key = key;
 		atomic_set(&d->nr, 1);
@@ -506,7 +532,7 @@ static void dom_uncharge(struct ddemux_registry *reg, u64 key)
 		}
 		spin_unlock(&reg->dom_lock);
 		if (old)
-			kfree_rcu(old, rcu);
+			call_rcu(&old->rcu, dom_free_rcu);
 	}
 }
 
@@ -565,7 +591,7 @@ static struct ddemux_port *port_get(struct ddemux_registry *reg, u32 key,
 
 	if (port)
 		return port;
-	new = spare((void **)&sp->port, sizeof(*new));
+	new = spare((void **)&sp->port, port_cache);
 	if (!new)
 		return NULL;
 	memset(new, 0, sizeof(*new));
@@ -593,7 +619,7 @@ static struct ddemux_port *port_get(struct ddemux_registry *reg, u32 key,
 	spin_lock_bh(&reg->list_lock);
 	list_del_rcu(&new->all);
 	spin_unlock_bh(&reg->list_lock);
-	kfree_rcu(new, rcu);
+	call_rcu(&new->rcu, port_free_rcu);
 	return IS_ERR(port) ? NULL : port;
 }
 
@@ -606,7 +632,7 @@ static void port_remove(struct ddemux_registry *reg, struct ddemux_port *port)
 	list_del_rcu(&port->all);
 	spin_unlock(&reg->list_lock);
 	atomic_dec(&ddemux_port_users[port->key & 0xffff]);
-	kfree_rcu(port, rcu);
+	call_rcu(&port->rcu, port_free_rcu);
 }
 
 /* The address node of @laddr on @port, created from @sp if need be. */
@@ -617,7 +643,7 @@ static struct ddemux_addr *addr_get(struct ddemux_registry *reg,
 {
 	struct ddemux_addr *addr = addr_find(reg, port->key, laddr);
 
-	if (addr || !spare((void **)&sp->addr, sizeof(*addr)))
+	if (addr || !spare((void **)&sp->addr, addr_cache))
 		return addr;
 	addr = sp->addr;
 	addr->key.port = port->key;
@@ -645,7 +671,7 @@ static void entry_unlink(struct ddemux_registry *reg, struct ddemux_port *port,
 	if (addr && !--addr->nr) {
 		rhashtable_remove_fast(&reg->addrs, &addr->node, addr_params);
 		hlist_del_rcu(&addr->pnode);
-		kfree_rcu(addr, rcu);
+		call_rcu(&addr->rcu, addr_free_rcu);
 	}
 	port_account(port, &e->set, -1);
 	call_rcu(&e->rcu, entry_free_rcu);
@@ -771,9 +797,12 @@ static enum ddemux_verdict check_port(struct ddemux_registry *reg,
 /**
  * ddemux_reg_module_init - what every registry shares
  *
- * The slab entries come from and the port counters
- * (ddemux_port_users).  Once, before any registry is set up (module
- * init, a KUnit suite's).
+ * The slabs entries, port and address nodes and domain counters come
+ * from, and the port counters (ddemux_port_users).  Once, before any
+ * registry is set up (module init, a KUnit suite's).  Entries are
+ * charged to the claiming task's memory cgroup by their slab; the
+ * nodes and counters, shared by every entry on them, as the claim's
+ * gfp says (__GFP_ACCOUNT from a task).
  */
 int ddemux_reg_module_init(void)
 {
@@ -781,20 +810,35 @@ int ddemux_reg_module_init(void)
 				     GFP_KERNEL);
 	if (!ddemux_port_users)
 		return -ENOMEM;
-	entry_cache = kmem_cache_create("ddemux_entry",
-					sizeof(struct ddemux_entry), 0,
-					SLAB_ACCOUNT, NULL);
-	if (!entry_cache) {
-		kvfree(ddemux_port_users);
-		return -ENOMEM;
-	}
+	entry_cache = KMEM_CACHE(ddemux_entry, SLAB_ACCOUNT);
+	if (!entry_cache)
+		goto err;
+	port_cache = KMEM_CACHE(ddemux_port, 0);
+	if (!port_cache)
+		goto err;
+	addr_cache = KMEM_CACHE(ddemux_addr, 0);
+	if (!addr_cache)
+		goto err;
+	dom_cache = KMEM_CACHE(ddemux_dom, 0);
+	if (!dom_cache)
+		goto err;
 	return 0;
+
+err:
+	kmem_cache_destroy(addr_cache);	/* NULL: nothing to do */
+	kmem_cache_destroy(port_cache);
+	kmem_cache_destroy(entry_cache);
+	kvfree(ddemux_port_users);
+	return -ENOMEM;
 }
 
-/* Once every registry is destroyed: wait for the entries in flight. */
+/* Once every registry is destroyed: wait for the nodes in flight. */
 void ddemux_reg_module_exit(void)
 {
-	rcu_barrier();	/* entry_free_rcu() */
+	rcu_barrier();	/* the *_free_rcu() callbacks */
+	kmem_cache_destroy(dom_cache);
+	kmem_cache_destroy(addr_cache);
+	kmem_cache_destroy(port_cache);
 	kmem_cache_destroy(entry_cache);
 	kvfree(ddemux_port_users);
 }
@@ -851,7 +895,7 @@ void ddemux_reg_set_quota(struct ddemux_registry *reg, unsigned int quota,
 
 static void dom_free(void *ptr, void *arg)
 {
-	kfree(ptr);
+	kmem_cache_free(dom_cache, ptr);
 }
 
 /**
@@ -883,10 +927,10 @@ void ddemux_reg_destroy(struct ddemux_registry *reg)
 		hlist_for_each_entry_safe(addr, n, &port->addrs, pnode) {
 			hlist_for_each_entry_safe(e, m, &addr->entries, anode)
 				kmem_cache_free(entry_cache, e);
-			kfree(addr);
+			kmem_cache_free(addr_cache, addr);
 		}
 		atomic_dec(&ddemux_port_users[port->key & 0xffff]);
-		kfree(port);
+		kmem_cache_free(port_cache, port);
 	}
 	INIT_LIST_HEAD(&reg->port_list);
 	atomic_set(&reg->nr, 0);
@@ -1019,7 +1063,7 @@ enum ddemux_verdict ddemux_reg_claim(struct ddemux_registry *reg,
 			rhashtable_remove_fast(&reg->addrs, &addr->node,
 					       addr_params);
 			hlist_del_rcu(&addr->pnode);
-			kfree_rcu(addr, rcu);
+			call_rcu(&addr->rcu, addr_free_rcu);
 		}
 		err = -ENOMEM;
 		goto uncharge;	/* @e stays a spare */
