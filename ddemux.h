@@ -332,6 +332,17 @@ int ddemux_aset_format_remote(const struct ddemux_aset *s, char *buf,
  */
 struct ddemux_dom;
 
+/*
+ * How many emptied port nodes a registry keeps (ddemux_table.c,
+ * port_park()): a bind to a port number used a moment ago, the usual
+ * case for a service that restarts or a client that binds ports in
+ * turn, then finds its node, and the address node the last socket
+ * left, in place instead of allocating and hashing both again.  The
+ * oldest goes first; at most this many times 176 bytes (a 104-byte
+ * node and a 72-byte address node) a namespace.
+ */
+#define DDEMUX_PARK_MAX	1024
+
 struct ddemux_registry {
 	struct rhashtable ports;	/* (proto, port) -> struct ddemux_port */
 	struct rhashtable addrs;	/* (port, laddr) -> struct ddemux_addr */
@@ -344,6 +355,9 @@ struct ddemux_registry {
 	/* the counters last charged, a cgroup's and a uid's; RCU, dom_lock */
 	struct ddemux_dom __rcu *dom_hint[2];
 	struct list_head port_list;	/* every port node; RCU */
+	spinlock_t park_lock;		/* @parked, @nr_parked */
+	struct list_head parked;	/* emptied port nodes kept, oldest first */
+	unsigned int nr_parked;
 	atomic_t nr;			/* entries, pending included */
 	unsigned int max;		/* bound on @nr */
 	unsigned int quota;		/* bound on one domain's entries, 0: none */

@@ -24,11 +24,12 @@
  * claim may need (an entry, an address node, a port node, a domain
  * counter) is allocated before, as the caller's context allows, and
  * given back if unused.  Lock order: a port's lock, then reg->dom_lock,
- * then reg->list_lock; the two inner ones are taken with BH off, under
- * a port's lock or with spin_lock_bh() (a new port node's list_lock).
- * A release runs in softirq (a TCP socket closed by a segment), where
- * a plain spin_lock() of list_lock held by the task it interrupted
- * would spin for ever.
+ * then reg->list_lock; or a port's lock, then reg->park_lock, under
+ * which another port's lock is only tried (port_park()).  The inner
+ * ones are taken with BH off, under a port's lock or with
+ * spin_lock_bh() (a new port node's list_lock).  A release runs in
+ * softirq (a TCP socket closed by a segment), where a plain spin_lock()
+ * of list_lock held by the task it interrupted would spin for ever.
  *
  * Readers.  The packet path (ddemux_reg_find_other()) and lookups by
  * owner take only rcu_read_lock(): entries are immutable once published;
@@ -72,12 +73,14 @@ struct ddemux_port {
 	u32 key;			/* proto << 16 | port */
 	spinlock_t lock;		/* this port's entries and address nodes */
 	bool dead;			/* unlinked; under @lock */
+	bool parked;			/* empty, on reg->parked; under @lock */
 	unsigned int nr;		/* entries on this port; under @lock */
 	unsigned int uid_other;		/* entries whose uid is not dom0's */
 	unsigned int cg_other;		/* entries whose cgroup is not dom0's */
 	struct ddemux_domain dom0;
 	struct hlist_head addrs;	/* RCU list of struct ddemux_addr */
 	struct list_head all;		/* reg->port_list, RCU */
+	struct list_head park;		/* reg->parked, while @parked */
 	struct rcu_head rcu;
 };
 
@@ -623,7 +626,11 @@ static struct ddemux_port *port_get(struct ddemux_registry *reg, u32 key,
 	return IS_ERR(port) ? NULL : port;
 }
 
-/* Unlink an empty port node (under its lock); freed after a grace period. */
+/*
+ * Unlink an empty port node (under its lock); freed after a grace
+ * period.  A parked node stopped counting in ddemux_port_users when it
+ * was parked.
+ */
 static void port_remove(struct ddemux_registry *reg, struct ddemux_port *port)
 {
 	port->dead = true;
@@ -631,8 +638,91 @@ static void port_remove(struct ddemux_registry *reg, struct ddemux_port *port)
 	spin_lock(&reg->list_lock);
 	list_del_rcu(&port->all);
 	spin_unlock(&reg->list_lock);
-	atomic_dec(&ddemux_port_users[port->key & 0xffff]);
+	if (!port->parked)
+		atomic_dec(&ddemux_port_users[port->key & 0xffff]);
 	call_rcu(&port->rcu, port_free_rcu);
+}
+
+/* Unlink an empty address node of a port (locked); freed after a GP. */
+static void addr_remove(struct ddemux_registry *reg, struct ddemux_addr *addr)
+{
+	rhashtable_remove_fast(&reg->addrs, &addr->node, addr_params);
+	hlist_del_rcu(&addr->pnode);
+	call_rcu(&addr->rcu, addr_free_rcu);
+}
+
+/* Remove a parked port node (locked, off reg->parked) and its nodes. */
+static void port_evict(struct ddemux_registry *reg, struct ddemux_port *port)
+{
+	struct ddemux_addr *addr;
+	struct hlist_node *n;
+
+	hlist_for_each_entry_safe(addr, n, &port->addrs, pnode)
+		addr_remove(reg, addr);
+	port_remove(reg, port);
+}
+
+/*
+ * Keep @port (locked), whose last entry just went, for the next claim
+ * of its port number (see DDEMUX_PARK_MAX), with the address node that
+ * entry left empty.  A parked node holds nothing: it no longer counts
+ * in ddemux_port_users, checks find no entry on it, and a claim that
+ * adds one takes it back (port_unpark()).  When the registry keeps
+ * DDEMUX_PARK_MAX already, the oldest goes, if its lock can be taken
+ * without waiting (another port's lock, against the lock order);
+ * otherwise @port is not kept.  Returns whether it was.
+ */
+static bool port_park(struct ddemux_registry *reg, struct ddemux_port *port)
+{
+	struct ddemux_port *old;
+
+	spin_lock(&reg->park_lock);
+	if (reg->nr_parked < DDEMUX_PARK_MAX) {
+		list_add_tail(&port->park, &reg->parked);
+		reg->nr_parked++;
+		WRITE_ONCE(port->parked, true);
+		spin_unlock(&reg->park_lock);
+	} else {
+		old = list_first_entry(&reg->parked, struct ddemux_port, park);
+		if (!spin_trylock(&old->lock)) {
+			spin_unlock(&reg->park_lock);
+			return false;
+		}
+		/* @port takes @old's place, at the young end */
+		list_del(&old->park);
+		list_add_tail(&port->park, &reg->parked);
+		WRITE_ONCE(port->parked, true);
+		spin_unlock(&reg->park_lock);
+		port_evict(reg, old);
+		spin_unlock(&old->lock);
+	}
+	atomic_dec(&ddemux_port_users[port->key & 0xffff]);
+	return true;
+}
+
+/*
+ * A claim of @set is about to add the first entry to @port (locked,
+ * parked), on address node @keep: the node counts again, its summary
+ * starts from @set's domain (nothing on it differs: it is empty; a
+ * lock-free reader that reads the old domain read an empty port), and
+ * the address node it kept goes unless the claim is on it.
+ */
+static void port_unpark(struct ddemux_registry *reg, struct ddemux_port *port,
+			const struct ddemux_aset *set, struct ddemux_addr *keep)
+{
+	struct ddemux_addr *addr;
+	struct hlist_node *n;
+
+	spin_lock(&reg->park_lock);
+	list_del(&port->park);
+	reg->nr_parked--;
+	spin_unlock(&reg->park_lock);
+	hlist_for_each_entry_safe(addr, n, &port->addrs, pnode)
+		if (addr != keep)
+			addr_remove(reg, addr);
+	port->dom0 = set->dom;
+	atomic_inc(&ddemux_port_users[port->key & 0xffff]);
+	WRITE_ONCE(port->parked, false);
 }
 
 /* The address node of @laddr on @port, created from @sp if need be. */
@@ -659,8 +749,9 @@ static struct ddemux_addr *addr_get(struct ddemux_registry *reg,
 
 /*
  * Take @e off its address node and port (whose lock is held), and free
- * it after a grace period; an emptied node goes too.  Not the owner
- * table, nor the counters: the callers do what their case needs.
+ * it after a grace period; an emptied address node goes too, and an
+ * emptied port is parked or goes.  Not the owner table, nor the
+ * counters: the callers do what their case needs.
  */
 static void entry_unlink(struct ddemux_registry *reg, struct ddemux_port *port,
 			 struct ddemux_entry *e)
@@ -668,15 +759,16 @@ static void entry_unlink(struct ddemux_registry *reg, struct ddemux_port *port,
 	struct ddemux_addr *addr = addr_find(reg, port->key, &e->set.laddr);
 
 	hlist_del_rcu(&e->anode);
-	if (addr && !--addr->nr) {
-		rhashtable_remove_fast(&reg->addrs, &addr->node, addr_params);
-		hlist_del_rcu(&addr->pnode);
-		call_rcu(&addr->rcu, addr_free_rcu);
-	}
 	port_account(port, &e->set, -1);
 	call_rcu(&e->rcu, entry_free_rcu);
-	if (!--port->nr)
-		port_remove(reg, port);
+	if (addr)
+		addr->nr--;
+	if (--port->nr) {
+		if (addr && !addr->nr)
+			addr_remove(reg, addr);
+	} else if (!port_park(reg, port)) {
+		port_evict(reg, port);	/* its one address node, then it */
+	}
 }
 
 /* Remove @e, in the owner table, from its port (locked); uncount it. */
@@ -774,7 +866,7 @@ static enum ddemux_verdict check_port(struct ddemux_registry *reg,
 	struct ddemux_addr *addr;
 
 	if (!port->nr)
-		return DDEMUX_ALLOW;	/* a port node made for this claim */
+		return DDEMUX_ALLOW;	/* made for this claim, or parked */
 	if (port_all_in(port, &set->dom, pol->domain)) {
 		c->reason = DDEMUX_R_SAME_DOMAIN;
 		return DDEMUX_ALLOW;
@@ -856,6 +948,8 @@ int ddemux_reg_init(struct ddemux_registry *reg, unsigned int max)
 	spin_lock_init(&reg->list_lock);
 	spin_lock_init(&reg->dom_lock);
 	INIT_LIST_HEAD(&reg->port_list);
+	spin_lock_init(&reg->park_lock);
+	INIT_LIST_HEAD(&reg->parked);
 	reg->max = max ? max : 1;
 	err = rhashtable_init(&reg->ports, &port_params);
 	if (err)
@@ -929,10 +1023,13 @@ void ddemux_reg_destroy(struct ddemux_registry *reg)
 				kmem_cache_free(entry_cache, e);
 			kmem_cache_free(addr_cache, addr);
 		}
-		atomic_dec(&ddemux_port_users[port->key & 0xffff]);
+		if (!port->parked)
+			atomic_dec(&ddemux_port_users[port->key & 0xffff]);
 		kmem_cache_free(port_cache, port);
 	}
 	INIT_LIST_HEAD(&reg->port_list);
+	INIT_LIST_HEAD(&reg->parked);
+	reg->nr_parked = 0;
 	atomic_set(&reg->nr, 0);
 }
 
@@ -1045,6 +1142,8 @@ enum ddemux_verdict ddemux_reg_claim(struct ddemux_registry *reg,
 	e->pid = pid;
 	e->pending = pending;
 	e->adopted = flags & DDEMUX_CLAIM_IF_ABSENT;
+	if (port->parked)
+		port_unpark(reg, port, set, addr);
 	/* readers see the new entry before the old one goes */
 	hlist_add_head_rcu(&e->anode, &addr->entries);
 	addr->nr++;
@@ -1059,12 +1158,8 @@ enum ddemux_verdict ddemux_reg_claim(struct ddemux_registry *reg,
 		addr->nr--;
 		port->nr--;
 		port_account(port, &e->set, -1);
-		if (!addr->nr) {
-			rhashtable_remove_fast(&reg->addrs, &addr->node,
-					       addr_params);
-			hlist_del_rcu(&addr->pnode);
-			call_rcu(&addr->rcu, addr_free_rcu);
-		}
+		if (!addr->nr)
+			addr_remove(reg, addr);
 		err = -ENOMEM;
 		goto uncharge;	/* @e stays a spare */
 	}
@@ -1085,8 +1180,8 @@ uncharge:
 					DDEMUX_DOM_ALL))
 		uncharge(reg, &set->dom);
 out:
-	if (!port->nr)
-		port_remove(reg, port);	/* created for a claim that failed */
+	if (!port->nr && !port->parked)
+		port_evict(reg, port);	/* created for a claim that failed */
 	spin_unlock_bh(&port->lock);
 out_rcu:
 	if (orphan) {
@@ -1347,10 +1442,12 @@ bool ddemux_reg_find_other(struct ddemux_registry *reg,
  */
 bool ddemux_reg_port_used(struct ddemux_registry *reg, u8 proto, u16 port)
 {
+	struct ddemux_port *p;
 	bool used;
 
 	rcu_read_lock();
-	used = !READ_ONCE(reg->dead) && port_find(reg, port_key(proto, port));
+	p = READ_ONCE(reg->dead) ? NULL : port_find(reg, port_key(proto, port));
+	used = p && !READ_ONCE(p->parked);
 	rcu_read_unlock();
 	return used;
 }

@@ -839,6 +839,80 @@ static int stress_fn(void *data)
 	return 0;
 }
 
+/*
+ * A port whose last entry goes is parked rather than removed: it counts
+ * as unused, holds nothing, and a claim of another domain takes it back
+ * as its own; past DDEMUX_PARK_MAX emptied ports the oldest go, and
+ * every port still claims, conflicts and releases as before.
+ */
+static void test_parked_ports(struct kunit *test)
+{
+	struct ddemux_registry *reg = new_reg(test, 4 * DDEMUX_PARK_MAX);
+	struct ddemux_snap_row *rows;
+	struct ddemux_conflict c;
+	unsigned int nr;
+	char desc[48];
+	int i;
+
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 0, "udp 10.0.0.1:7000 uid=1 ra", 0, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_TRUE(test, ddemux_port_used_anywhere(7000));
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(0)));
+	KUNIT_EXPECT_EQ(test, reg->nr_parked, 1U);
+	KUNIT_EXPECT_FALSE(test, ddemux_reg_port_used(reg, DDEMUX_UDP, 7000));
+	KUNIT_EXPECT_FALSE(test, ddemux_port_used_anywhere(7000));
+
+	/* another domain takes the parked port, on another address */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 1, "udp 10.0.0.2:7000 uid=2 ra", 0, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_EQ(test, reg->nr_parked, 0U);
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_port_used(reg, DDEMUX_UDP, 7000));
+	KUNIT_EXPECT_TRUE(test, ddemux_port_used_anywhere(7000));
+	/* the port's summary is its domain's now: its next claim walks nothing */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 2, "udp 10.0.0.3:7000 uid=2 ra", 0, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_EQ(test, c.reason, DDEMUX_R_SAME_DOMAIN);
+	/* and the first domain's wildcard overlaps them */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 0, "udp 0.0.0.0:7000 uid=1 ra", 0, &c),
+			DDEMUX_DENY);
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 0, "udp 10.0.0.1:7000 uid=1 ra", 0, &c),
+			DDEMUX_ALLOW);
+	KUNIT_ASSERT_EQ(test, walk_rows(reg, &rows, &nr), 0);
+	KUNIT_EXPECT_EQ(test, nr, 3U);
+	kvfree(rows);
+	for (i = 0; i < 3; i++)
+		KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(i)));
+
+	/* more ports emptied than are kept: the oldest go */
+	for (i = 0; i < DDEMUX_PARK_MAX + 8; i++) {
+		snprintf(desc, sizeof(desc), "tcp 10.0.0.1:%d uid=1 ra", 10000 + i);
+		KUNIT_EXPECT_EQ(test, claim(test, reg, 3, desc, 0, &c), DDEMUX_ALLOW);
+		KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(3)));
+	}
+	KUNIT_EXPECT_EQ(test, reg->nr_parked, (unsigned int)DDEMUX_PARK_MAX);
+	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 0);
+	KUNIT_ASSERT_EQ(test, walk_rows(reg, &rows, &nr), 0);
+	KUNIT_EXPECT_EQ(test, nr, 0U);
+	for (i = 0; i < DDEMUX_PARK_MAX + 8; i++)
+		if (ddemux_port_used_anywhere(10000 + i))
+			KUNIT_FAIL(test, "port %d counted as used", 10000 + i);
+	/* an evicted port and a parked one, each held and refused to another */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 4, "tcp 0.0.0.0:10000 uid=2 ra", 0, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 5, "tcp 10.0.0.1:11031 uid=2 ra", 0, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 6, "tcp 10.0.0.1:10000 uid=1 ra", 0, &c),
+			DDEMUX_DENY);
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 6, "tcp 0.0.0.0:11031 uid=1 ra", 0, &c),
+			DDEMUX_DENY);
+	KUNIT_EXPECT_TRUE(test, ddemux_port_used_anywhere(10000));
+	KUNIT_EXPECT_TRUE(test, ddemux_port_used_anywhere(11031));
+	ddemux_reg_destroy(reg);
+	KUNIT_EXPECT_FALSE(test, ddemux_port_used_anywhere(10000));
+	KUNIT_EXPECT_FALSE(test, ddemux_port_used_anywhere(11031));
+	KUNIT_EXPECT_FALSE(test, ddemux_port_used_anywhere(7000));
+}
+
 /* No two recorded sets of different domains may overlap, ever. */
 static int check_invariant(struct kunit *test, struct ddemux_registry *reg)
 {
@@ -916,6 +990,7 @@ static struct kunit_case ddemux_table_cases[] = {
 	KUNIT_CASE(test_snapshot),
 	KUNIT_CASE(test_destroyed),
 	KUNIT_CASE(test_domain_summary),
+	KUNIT_CASE(test_parked_ports),
 	KUNIT_CASE(test_concurrent_claims),
 	{}
 };
