@@ -338,7 +338,7 @@ struct ddemux_dom;
  * case for a service that restarts or a client that binds ports in
  * turn, then finds its node, and the address node the last socket
  * left, in place instead of allocating and hashing both again.  The
- * oldest goes first; at most this many times 176 bytes (a 104-byte
+ * oldest goes first; at most this many times 184 bytes (a 112-byte
  * node and a 72-byte address node) a namespace.
  */
 #define DDEMUX_PARK_MAX	1024

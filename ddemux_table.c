@@ -43,9 +43,11 @@
  * which the free writes once the entry is unlinked; lock-free readers
  * touch only the set, the owner and the forward links.
  *
- * Memory.  An entry is 104 bytes; a port node (88) and an address node
+ * Memory.  An entry is 104 bytes; a port node (112) and an address node
  * (72) are shared by the entries on them; each kind, and the domain
- * counters, has a slab of its own.  Each rhashtable adds between 4/3
+ * counters, has a slab of its own.  An emptied port node is parked
+ * (port_park()), and a live port keeps one emptied address node
+ * (addr_idle()), for the next claim.  Each rhashtable adds between 4/3
  * and 8/3 bucket pointers per element (it doubles when three quarters
  * full).  With a memory cgroup, what a task claims is charged to it.
  */
@@ -79,6 +81,7 @@ struct ddemux_port {
 	unsigned int cg_other;		/* entries whose cgroup is not dom0's */
 	struct ddemux_domain dom0;
 	struct hlist_head addrs;	/* RCU list of struct ddemux_addr */
+	struct ddemux_addr *idle;	/* an empty one kept (addr_idle()) */
 	struct list_head all;		/* reg->port_list, RCU */
 	struct list_head park;		/* reg->parked, while @parked */
 	struct rcu_head rcu;
@@ -643,12 +646,32 @@ static void port_remove(struct ddemux_registry *reg, struct ddemux_port *port)
 	call_rcu(&port->rcu, port_free_rcu);
 }
 
-/* Unlink an empty address node of a port (locked); freed after a GP. */
-static void addr_remove(struct ddemux_registry *reg, struct ddemux_addr *addr)
+/* Unlink an empty address node of @port (locked); freed after a GP. */
+static void addr_remove(struct ddemux_registry *reg, struct ddemux_port *port,
+			struct ddemux_addr *addr)
 {
+	if (port->idle == addr)
+		port->idle = NULL;
 	rhashtable_remove_fast(&reg->addrs, &addr->node, addr_params);
 	hlist_del_rcu(&addr->pnode);
 	call_rcu(&addr->rcu, addr_free_rcu);
+}
+
+/*
+ * @addr, on @port (locked), was emptied while other addresses of the
+ * port still hold entries: it stays, as the port's one idle address
+ * node, for the next claim of that address (a bind and close on an
+ * address of a port that others hold on other addresses); the one kept
+ * before goes, unless a claim has taken it back since.
+ */
+static void addr_idle(struct ddemux_registry *reg, struct ddemux_port *port,
+		      struct ddemux_addr *addr)
+{
+	struct ddemux_addr *old = port->idle;
+
+	if (old && old != addr && !old->nr)
+		addr_remove(reg, port, old);
+	port->idle = addr;
 }
 
 /* Remove a parked port node (locked, off reg->parked) and its nodes. */
@@ -658,7 +681,7 @@ static void port_evict(struct ddemux_registry *reg, struct ddemux_port *port)
 	struct hlist_node *n;
 
 	hlist_for_each_entry_safe(addr, n, &port->addrs, pnode)
-		addr_remove(reg, addr);
+		addr_remove(reg, port, addr);
 	port_remove(reg, port);
 }
 
@@ -719,7 +742,7 @@ static void port_unpark(struct ddemux_registry *reg, struct ddemux_port *port,
 	spin_unlock(&reg->park_lock);
 	hlist_for_each_entry_safe(addr, n, &port->addrs, pnode)
 		if (addr != keep)
-			addr_remove(reg, addr);
+			addr_remove(reg, port, addr);
 	port->dom0 = set->dom;
 	atomic_inc(&ddemux_port_users[port->key & 0xffff]);
 	WRITE_ONCE(port->parked, false);
@@ -765,10 +788,14 @@ static void entry_unlink(struct ddemux_registry *reg, struct ddemux_port *port,
 		addr->nr--;
 	if (--port->nr) {
 		if (addr && !addr->nr)
-			addr_remove(reg, addr);
-	} else if (!port_park(reg, port)) {
-		port_evict(reg, port);	/* its one address node, then it */
+			addr_idle(reg, port, addr);
+		return;
 	}
+	/* the last entry: the port keeps only the address node it left */
+	if (port->idle && port->idle != addr)
+		addr_remove(reg, port, port->idle);
+	if (!port_park(reg, port))
+		port_evict(reg, port);
 }
 
 /* Remove @e, in the owner table, from its port (locked); uncount it. */
@@ -1159,7 +1186,7 @@ enum ddemux_verdict ddemux_reg_claim(struct ddemux_registry *reg,
 		port->nr--;
 		port_account(port, &e->set, -1);
 		if (!addr->nr)
-			addr_remove(reg, addr);
+			addr_remove(reg, port, addr);
 		err = -ENOMEM;
 		goto uncharge;	/* @e stays a spare */
 	}

@@ -842,8 +842,9 @@ static int stress_fn(void *data)
 /*
  * A port whose last entry goes is parked rather than removed: it counts
  * as unused, holds nothing, and a claim of another domain takes it back
- * as its own; past DDEMUX_PARK_MAX emptied ports the oldest go, and
- * every port still claims, conflicts and releases as before.
+ * as its own; past DDEMUX_PARK_MAX emptied ports the oldest go; a port
+ * others hold keeps one emptied address node; and every port still
+ * claims, conflicts and releases as before.
  */
 static void test_parked_ports(struct kunit *test)
 {
@@ -882,6 +883,29 @@ static void test_parked_ports(struct kunit *test)
 	kvfree(rows);
 	for (i = 0; i < 3; i++)
 		KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(i)));
+
+	/* on a port others hold, one emptied address node stays, no more */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 1, "udp 10.0.0.2:7100 uid=2 ra", 0, &c),
+			DDEMUX_ALLOW);
+	for (i = 0; i < 2; i++) {
+		KUNIT_EXPECT_EQ(test, claim(test, reg, 0, "udp 10.0.0.1:7100 uid=1 ra", 0, &c),
+				DDEMUX_ALLOW);
+		KUNIT_EXPECT_EQ(test, atomic_read(&reg->addrs.nelems), 3);
+		KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(0)));
+		KUNIT_EXPECT_EQ(test, atomic_read(&reg->addrs.nelems), 3);
+	}
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 0, "udp 10.0.0.3:7100 uid=1 ra", 0, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(0)));
+	/* 10.0.0.2's, the parked 7000's, 10.0.0.3's kept; 10.0.0.1's gone */
+	KUNIT_EXPECT_EQ(test, atomic_read(&reg->addrs.nelems), 3);
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 0, "udp 0.0.0.0:7100 uid=1 ra", 0, &c),
+			DDEMUX_DENY);
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 2, "udp 0.0.0.0:7100 uid=2 ra", 0, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 2);
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(1)));
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(2)));
 
 	/* more ports emptied than are kept: the oldest go */
 	for (i = 0; i < DDEMUX_PARK_MAX + 8; i++) {
