@@ -77,6 +77,8 @@ struct ddemux_stats {
  * @proc_dir: /proc/net/ddemux
  * @egress_live: the LOCAL_OUT hooks are registered; under RTNL
  * @egress_devs: the egress hooks; under RTNL
+ * @egress_node: in the egress adapter's list of the namespaces whose
+ *	devices it follows (ddemux_egress.c); under RTNL
  * @dev_hooks_live: the devices' egress hooks are registered (for packet
  *	sockets); changed under @pkt_lock and RTNL
  * @l3mdevs: the namespace's VRF devices; under RTNL, read locklessly
@@ -104,6 +106,7 @@ struct ddemux_net {
 	struct proc_dir_entry *proc_dir;
 	bool egress_live;
 	struct list_head egress_devs;
+	struct list_head egress_node;
 	bool dev_hooks_live;
 	int l3mdevs;
 	struct mutex pkt_lock;		/* see above */

@@ -255,6 +255,27 @@ static unsigned int ddemux_netdev_egress(void *priv, struct sk_buff *skb,
 /* ---- the netfilter hooks of a namespace ---------------------------------- */
 
 /*
+ * The namespaces whose devices the notifier follows: each from its
+ * state's ddemux_egress_init_net() to its ddemux_egress_exit_net(),
+ * under RTNL, as are the notifications.  Not net_generic(): the notifier
+ * is registered before the states exist and goes after they are freed
+ * (ddemux_egress_notifier_init()), when a lookup there would read a slot
+ * that is not allocated yet or no longer is.
+ */
+static LIST_HEAD(egress_nets);
+
+static struct ddemux_net *egress_state(const struct net *net)
+{
+	struct ddemux_net *dn;
+
+	ASSERT_RTNL();
+	list_for_each_entry(dn, &egress_nets, egress_node)
+		if (dn->net == net)
+			return dn;
+	return NULL;
+}
+
+/*
  * One hook of a namespace: its two LOCAL_OUT hooks (@ops.dev NULL) and
  * each device's egress hook.  Registered per namespace, with @ops.priv
  * its ddemux_net: the hooks exist only between ddemux_net_init()'s
@@ -508,23 +529,28 @@ static void xsk_at_load(struct net *net, struct ddemux_net *dn)
 }
 
 /*
- * A new namespace (or every namespace, at load): all its hooks.  At load
- * the devices get theirs here, and the notifier's replay of them finds
- * them there.
+ * A new namespace (or every namespace, at load): the notifier follows
+ * its devices from now on, its VRFs are counted, and it gets all its
+ * hooks.  Under RTNL, so that no device comes or goes in between.
  */
 int ddemux_egress_init_net(struct net *net, struct ddemux_net *dn)
 {
+	struct net_device *dev;
 	int err = 0;
 
 	INIT_LIST_HEAD(&dn->egress_devs);
 	mutex_init(&dn->pkt_lock);
 	INIT_DELAYED_WORK(&dn->pkt_work, pkt_work_fn);
 	xsk_at_load(net, dn);
-	if (!egress_wanted(dn))
-		return 0;
 	mutex_lock(&dn->pkt_lock);
 	rtnl_lock();
-	err = hooks_on(net, dn);
+	for_each_netdev(net, dev)
+		if (netif_is_l3_master(dev))
+			WRITE_ONCE(dn->l3mdevs, dn->l3mdevs + 1);
+	if (egress_wanted(dn))
+		err = hooks_on(net, dn);
+	if (!err)
+		list_add(&dn->egress_node, &egress_nets);
 	rtnl_unlock();
 	mutex_unlock(&dn->pkt_lock);
 	return err;
@@ -540,6 +566,7 @@ void ddemux_egress_exit_net(struct net *net, struct ddemux_net *dn)
 	rtnl_lock();
 	if (dn->egress_live)
 		hooks_off(net, dn);
+	list_del(&dn->egress_node);
 	rtnl_unlock();
 }
 
@@ -555,7 +582,7 @@ static int ddemux_netdev_event(struct notifier_block *nb, unsigned long event,
 	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
 	struct net *net = dev_net(dev);
 	/* not ddemux_net(): a dying namespace's devices go before its state */
-	struct ddemux_net *dn = ddemux_net_state(net);
+	struct ddemux_net *dn = egress_state(net);
 
 	if (!dn)
 		return NOTIFY_DONE;
@@ -644,26 +671,41 @@ static struct ddemux_hook hooks[] = {
 };
 
 /**
- * ddemux_egress_init - the device notifier, then the socket redirects
+ * ddemux_egress_notifier_init - follow devices, before any namespace's state
+ *
+ * Module load, before the namespaces' states are set up.  A namespace
+ * that goes away has its devices unregistered and freed before its
+ * state's exit (pernet device operations exit first), and each device's
+ * egress hook must go with its device (ddemux_netdev_event()): with the
+ * notifier registered after the states, a namespace torn down in
+ * between kept the hooks of freed devices, which its state's exit then
+ * unregistered (KASAN: use-after-free in nf_hook_entry_head()).  Only
+ * the namespaces on egress_nets are followed.
+ */
+int ddemux_egress_notifier_init(void)
+{
+	return register_netdevice_notifier(&ddemux_netdev_nb);
+}
+
+/* Unload, once every namespace's state, and so every hook, is gone. */
+void ddemux_egress_notifier_exit(void)
+{
+	unregister_netdevice_notifier(&ddemux_netdev_nb);
+}
+
+/**
+ * ddemux_egress_init - the socket redirects of packet and XDP sockets
  *
  * Module load, after every namespace's state exists.
  */
 int ddemux_egress_init(void)
 {
-	int err = register_netdevice_notifier(&ddemux_netdev_nb);
-
-	if (err)
-		return err;
-	err = ddemux_hooks_install(hooks, ARRAY_SIZE(hooks));
-	if (err)
-		unregister_netdevice_notifier(&ddemux_netdev_nb);
-	return err;
+	return ddemux_hooks_install(hooks, ARRAY_SIZE(hooks));
 }
 
-/* Unload: no redirect runs after this, and no device notification. */
+/* Unload: no redirect runs after this. */
 void ddemux_egress_exit(void)
 {
 	ddemux_hooks_remove(hooks, ARRAY_SIZE(hooks));
 	ddemux_hooks_quiesce();
-	unregister_netdevice_notifier(&ddemux_netdev_nb);
 }

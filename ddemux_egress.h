@@ -8,6 +8,8 @@
 struct net;
 struct ddemux_net;
 
+int ddemux_egress_notifier_init(void);
+void ddemux_egress_notifier_exit(void);
 int ddemux_egress_init(void);
 void ddemux_egress_exit(void);
 int ddemux_egress_init_net(struct net *net, struct ddemux_net *dn);

@@ -147,10 +147,13 @@ static int __init ddemux_init(void)
 		return err;
 	ddemux_core_init(&defaults);
 	ddemux_core_loading(true);	/* until every walk is done */
-	err = register_pernet_subsys(&ddemux_net_ops);
+	err = ddemux_egress_notifier_init();	/* before any device's hook */
 	if (err)
 		goto err_reg;
-	err = ddemux_egress_init();	/* devices' egress hooks */
+	err = register_pernet_subsys(&ddemux_net_ops);
+	if (err)
+		goto err_notifier;
+	err = ddemux_egress_init();	/* packet sockets' redirects */
 	if (err)
 		goto err_pernet;
 	err = ddemux_hooks_init();
@@ -179,6 +182,8 @@ err_egress:
 	ddemux_egress_exit();
 err_pernet:
 	unregister_pernet_subsys(&ddemux_net_ops);
+err_notifier:
+	ddemux_egress_notifier_exit();
 err_reg:
 	ddemux_reg_module_exit();
 	return err;
@@ -187,8 +192,9 @@ err_reg:
 static void __exit ddemux_exit(void)
 {
 	ddemux_hooks_exit();	/* no ddemux hook runs after this */
-	ddemux_egress_exit();	/* nor a device's egress hook */
-	unregister_pernet_subsys(&ddemux_net_ops);
+	ddemux_egress_exit();	/* nor a packet socket's redirect */
+	unregister_pernet_subsys(&ddemux_net_ops);	/* nor a device's hook */
+	ddemux_egress_notifier_exit();
 	ddemux_reg_module_exit();	/* every registry is gone */
 	pr_info("unloaded\n");
 }
