@@ -361,6 +361,19 @@ static void dom_hint_set(struct ddemux_registry *reg, struct ddemux_dom *d)
 
 /* ---- what a claim may need, allocated before any lock ------------------ */
 
+/*
+ * What a claim may need, allocated before any lock: the claim looks up
+ * each table once, under the port's lock, and should it find something
+ * missing that it has no spare of (SPARE_*), it lets go of the lock,
+ * allocates that and starts again where it may sleep, or allocates it
+ * there, atomically, where it may not (spares_here()).
+ */
+#define SPARE_E		BIT(0)
+#define SPARE_PORT	BIT(1)
+#define SPARE_ADDR	BIT(2)
+#define SPARE_UID	BIT(3)
+#define SPARE_CG	BIT(4)
+
 struct spares {
 	struct ddemux_entry *e;
 	struct ddemux_addr *addr;
@@ -383,46 +396,55 @@ static void spares_free(struct spares *sp)
 }
 
 /*
- * Allocate what a claim of @set by @owner will need, as @gfp allows:
- * an entry unless the claim repeats the owner's set, and the nodes and
- * counters that do not exist yet.  Should another claim race this one,
- * what turns out to be missing under the lock is allocated there, as
- * GFP_ATOMIC.
+ * Does a hint name the counter of @key (dom_get() finds it without a
+ * lookup)?  Under RCU.  A claim allocates a spare counter beforehand
+ * where none does: a guess, which the claim corrects under the lock.
  */
-static void spares_get(struct ddemux_registry *reg, const void *owner, u32 key,
-		       const struct ddemux_aset *set, gfp_t gfp,
-		       struct spares *sp)
+static bool dom_hinted(struct ddemux_registry *reg, u64 key)
 {
-	bool same, port, addr, uid, cg;
-	struct ddemux_entry *old;
+	struct ddemux_dom *d = rcu_dereference(reg->dom_hint[dom_slot(key)]);
 
-	rcu_read_lock();
-	old = owner_find(reg, owner);
-	same = old && ddemux_aset_equal(&old->set, set);
-	port = !port_find(reg, key);
-	addr = !addr_find(reg, key, &set->laddr);
-	uid = !dom_get(reg, uid_key(set->dom.uid));
-	cg = !dom_get(reg, set->dom.cgid);
-	rcu_read_unlock();
-	if (same)
-		return;
-	sp->e = kmem_cache_alloc(entry_cache, gfp);
-	if (port)
-		sp->port = kmem_cache_alloc(port_cache, gfp);
-	if (addr)
-		sp->addr = kmem_cache_alloc(addr_cache, gfp);
-	if (uid)
-		sp->dom[0] = kmem_cache_alloc(dom_cache, gfp);
-	if (cg)
-		sp->dom[1] = kmem_cache_alloc(dom_cache, gfp);
+	return d && d->key == key;
 }
 
-/* @*p, or if the claim found it missing, one allocated under the lock. */
-static void *spare(void **p, struct kmem_cache *cache)
+/*
+ * Allocate, as @gfp allows and before any lock is taken, what a claim
+ * found missing (@need, SPARE_* bits) and has no spare of.  Returns
+ * false when an allocation failed.
+ */
+static bool spares_fill(struct spares *sp, unsigned int need, gfp_t gfp)
 {
-	if (!*p)
-		*p = kmem_cache_alloc(cache, GFP_ATOMIC | __GFP_NOWARN);
-	return *p;
+	if ((need & SPARE_E) && !sp->e)
+		sp->e = kmem_cache_alloc(entry_cache, gfp);
+	if ((need & SPARE_PORT) && !sp->port)
+		sp->port = kmem_cache_alloc(port_cache, gfp);
+	if ((need & SPARE_ADDR) && !sp->addr)
+		sp->addr = kmem_cache_alloc(addr_cache, gfp);
+	if ((need & SPARE_UID) && !sp->dom[0])
+		sp->dom[0] = kmem_cache_alloc(dom_cache, gfp);
+	if ((need & SPARE_CG) && !sp->dom[1])
+		sp->dom[1] = kmem_cache_alloc(dom_cache, gfp);
+	return (!(need & SPARE_E) || sp->e) &&
+	       (!(need & SPARE_PORT) || sp->port) &&
+	       (!(need & SPARE_ADDR) || sp->addr) &&
+	       (!(need & SPARE_UID) || sp->dom[0]) &&
+	       (!(need & SPARE_CG) || sp->dom[1]);
+}
+
+/*
+ * A claim that holds a lock found it needs @need: where @gfp may sleep,
+ * it lets go and allocates (false); otherwise the spares are allocated
+ * here, atomically as they would be outside (true; *@err is -ENOMEM if
+ * one could not be).
+ */
+static bool spares_here(struct spares *sp, unsigned int need, gfp_t gfp,
+			int *err)
+{
+	if (gfpflags_allow_blocking(gfp))
+		return false;
+	if (!spares_fill(sp, need, gfp))
+		*err = -ENOMEM;
+	return true;
 }
 
 /*
@@ -458,7 +480,8 @@ static void dom_free_rcu(struct rcu_head *head)
  * limit).  A counter exists while it counts something, or while it is
  * parked at 0 (dom_uncharge()): its 0->1 and 1->0 transitions take
  * reg->dom_lock, so a counter found under that lock is live.  Under the
- * entry's port lock.  Returns 0, -EDQUOT or -ENOMEM.
+ * entry's port lock.  Returns 0, -EDQUOT, -ENOMEM, or -EAGAIN when a
+ * counter must be made and *@spare_p is NULL.
  */
 static int dom_charge(struct ddemux_registry *reg, u64 key,
 		      unsigned int limit, struct ddemux_dom **spare_p)
@@ -491,7 +514,7 @@ static int dom_charge(struct ddemux_registry *reg, u64 key,
 		if (atomic_inc_return(&d->nr) == 1 &&
 		    reg->dom_park[dom_slot(key)] == d)
 			reg->dom_park[dom_slot(key)] = NULL;	/* in use again */
-	} else if (spare((void **)spare_p, dom_cache)) {
+	} else if (*spare_p) {
 		d = *spare_p;
 		d->key = key;
 		atomic_set(&d->nr, 1);
@@ -499,6 +522,9 @@ static int dom_charge(struct ddemux_registry *reg, u64 key,
 			d = NULL;
 		else
 			*spare_p = NULL;
+	} else {
+		spin_unlock(&reg->dom_lock);
+		return -EAGAIN;
 	}
 	if (d)
 		dom_hint_set(reg, d);
@@ -546,7 +572,8 @@ static void dom_uncharge(struct ddemux_registry *reg, u64 key)
  * Count a new entry of domain @dom: the namespace's bound, then the
  * uid's and the cgroup's counters, the ones the quota applies to held
  * to it, unless @no_quota (a socket that existed at load).  Returns 0,
- * -ENOSPC (the bound), -EDQUOT or -ENOMEM; on error nothing is counted.
+ * -ENOSPC (the bound), -EDQUOT, -ENOMEM, or -EAGAIN (a counter is to be
+ * made and @sp has none); on error nothing is counted.
  */
 static int charge(struct ddemux_registry *reg, const struct ddemux_domain *dom,
 		  struct spares *sp, bool no_quota)
@@ -585,21 +612,28 @@ static void uncharge(struct ddemux_registry *reg,
 /* ---- ports, addresses, entries ------------------------------------------ */
 
 /*
- * @set's port node, created from @sp if need be; NULL if it had to be
- * created and could not.  Called under rcu_read_lock(), which keeps the
- * node alive; the caller locks it, and finds again if it is dead.
+ * @set's port node, created from @sp if need be, with the spares a new
+ * port needs (its node and an address node) allocated as spares_here()
+ * says; ERR_PTR(-EAGAIN) if the caller is to allocate them and come
+ * back, ERR_PTR(-ENOMEM) if the node could not be made.  Called under
+ * rcu_read_lock(), which keeps the node alive; the caller locks it, and
+ * finds again if it is dead.
  */
 static struct ddemux_port *port_get(struct ddemux_registry *reg, u32 key,
 				    const struct ddemux_aset *set,
-				    struct spares *sp)
+				    struct spares *sp, gfp_t gfp)
 {
 	struct ddemux_port *port = port_find(reg, key), *new;
+	int err = 0;
 
 	if (port)
 		return port;
-	new = spare((void **)&sp->port, port_cache);
-	if (!new)
-		return NULL;
+	if ((!sp->port || !sp->addr) &&
+	    !spares_here(sp, SPARE_PORT | SPARE_ADDR, gfp, &err))
+		return ERR_PTR(-EAGAIN);
+	if (err)
+		return ERR_PTR(err);
+	new = sp->port;
 	memset(new, 0, sizeof(*new));
 	new->key = key;
 	spin_lock_init(&new->lock);
@@ -626,7 +660,7 @@ static struct ddemux_port *port_get(struct ddemux_registry *reg, u32 key,
 	list_del_rcu(&new->all);
 	spin_unlock_bh(&reg->list_lock);
 	call_rcu(&new->rcu, port_free_rcu);
-	return IS_ERR(port) ? NULL : port;
+	return IS_ERR(port) ? ERR_PTR(-ENOMEM) : port;
 }
 
 /*
@@ -748,17 +782,14 @@ static void port_unpark(struct ddemux_registry *reg, struct ddemux_port *port,
 	WRITE_ONCE(port->parked, false);
 }
 
-/* The address node of @laddr on @port, created from @sp if need be. */
-static struct ddemux_addr *addr_get(struct ddemux_registry *reg,
+/* A new address node of @laddr on @port (locked), from @sp's spare. */
+static struct ddemux_addr *addr_new(struct ddemux_registry *reg,
 				    struct ddemux_port *port,
 				    const struct in6_addr *laddr,
 				    struct spares *sp)
 {
-	struct ddemux_addr *addr = addr_find(reg, port->key, laddr);
+	struct ddemux_addr *addr = sp->addr;
 
-	if (addr || !spare((void **)&sp->addr, addr_cache))
-		return addr;
-	addr = sp->addr;
 	addr->key.port = port->key;
 	addr->key.laddr = *laddr;
 	addr->nr = 0;
@@ -878,19 +909,20 @@ static bool check_addr(struct ddemux_addr *addr, const void *owner,
 
 /*
  * Check @set against every set on @port (locked) it can overlap: those
- * on its local address and on the wildcard, or for a wildcard claim all
- * of them.  Returns the strongest verdict and describes the first
- * refusal (or, when all is allowed, the most notable allowance) in @c.
+ * on its local address (@addr, the node of that address if there is
+ * one) and on the wildcard, or for a wildcard claim all of them.
+ * Returns the strongest verdict and describes the first refusal (or,
+ * when all is allowed, the most notable allowance) in @c.
  */
 static enum ddemux_verdict check_port(struct ddemux_registry *reg,
 				      struct ddemux_port *port,
+				      struct ddemux_addr *addr,
 				      const void *owner,
 				      const struct ddemux_aset *set,
 				      const struct ddemux_policy *pol,
 				      struct ddemux_conflict *c)
 {
 	enum ddemux_verdict verdict = DDEMUX_ALLOW;
-	struct ddemux_addr *addr;
 
 	if (!port->nr)
 		return DDEMUX_ALLOW;	/* made for this claim, or parked */
@@ -904,8 +936,7 @@ static enum ddemux_verdict check_port(struct ddemux_registry *reg,
 				break;
 		return verdict;
 	}
-	if (!check_addr(addr_find(reg, port->key, &set->laddr), owner, set, pol,
-			&verdict, c))
+	if (!check_addr(addr, owner, set, pol, &verdict, c))
 		check_addr(addr_find(reg, port->key, &in6addr_any), owner, set,
 			   pol, &verdict, c);
 	return verdict;
@@ -1097,10 +1128,11 @@ enum ddemux_verdict ddemux_reg_claim(struct ddemux_registry *reg,
 	bool pending = flags & DDEMUX_CLAIM_PENDING, same_port = false;
 	u32 key = port_key(set->proto, set->lport);
 	struct ddemux_entry *old, *e, *orphan = NULL;
-	enum ddemux_verdict verdict = DDEMUX_ALLOW;
+	enum ddemux_verdict verdict;
 	struct ddemux_port *port;
 	struct ddemux_addr *addr;
 	struct spares sp = { };
+	unsigned int need;
 	int err = 0;
 
 	memset(c, 0, sizeof(*c));
@@ -1108,12 +1140,33 @@ enum ddemux_verdict ddemux_reg_claim(struct ddemux_registry *reg,
 	if (READ_ONCE(reg->dead))
 		return DDEMUX_ALLOW;	/* the namespace is going away */
 
-	spares_get(reg, owner, key, set, gfp, &sp);
+	/* the usual needs, guessed without a lookup: an entry, no counter */
+	need = SPARE_E;
+	rcu_read_lock();
+	if (!dom_hinted(reg, uid_key(set->dom.uid)))
+		need |= SPARE_UID;
+	if (!dom_hinted(reg, set->dom.cgid))
+		need |= SPARE_CG;
+	rcu_read_unlock();
 
+again:
+	if (!spares_fill(&sp, need, gfp)) {
+		err = -ENOMEM;
+		verdict = DDEMUX_ALLOW;
+		goto out_free;
+	}
+	memset(c, 0, sizeof(*c));
+	c->reason = DDEMUX_R_NO_OVERLAP;
+	verdict = DDEMUX_ALLOW;
 	rcu_read_lock();
 	for (;;) {
-		port = port_get(reg, key, set, &sp);
-		if (!port) {
+		port = port_get(reg, key, set, &sp, gfp);
+		if (PTR_ERR_OR_ZERO(port) == -EAGAIN) {
+			rcu_read_unlock();
+			need = SPARE_PORT | SPARE_ADDR;
+			goto again;
+		}
+		if (IS_ERR(port)) {
 			err = -ENOMEM;
 			goto out_rcu;
 		}
@@ -1122,16 +1175,18 @@ enum ddemux_verdict ddemux_reg_claim(struct ddemux_registry *reg,
 			break;
 		spin_unlock_bh(&port->lock);	/* it is going: find again */
 	}
-	if ((flags & DDEMUX_CLAIM_IF_ABSENT) && owner_find(reg, owner)) {
+	/* each table looked up once, under the lock */
+	old = owner_find(reg, owner);
+	if ((flags & DDEMUX_CLAIM_IF_ABSENT) && old) {
 		c->present = true;
 		goto out;
 	}
+	addr = addr_find(reg, key, &set->laddr);
 	if (pol)
-		verdict = check_port(reg, port, owner, set, pol, c);
+		verdict = check_port(reg, port, addr, owner, set, pol, c);
 	if (verdict == DDEMUX_DENY && !(flags & DDEMUX_CLAIM_FORCE))
 		goto out;
 
-	old = owner_find(reg, owner);
 	if (old && ddemux_aset_equal(&old->set, set)) {
 		/* a repeated claim */
 		old->pending = pending;
@@ -1140,28 +1195,38 @@ enum ddemux_verdict ddemux_reg_claim(struct ddemux_registry *reg,
 			old->pid = pid;
 		goto out;
 	}
-	e = sp.e ?: kmem_cache_alloc(entry_cache, GFP_ATOMIC | __GFP_NOWARN);
-	sp.e = e;
-	if (!e) {
-		err = -ENOMEM;
-		goto out;
+	need = (sp.e ? 0 : SPARE_E) | (addr || sp.addr ? 0 : SPARE_ADDR);
+	if (need) {
+		if (!spares_here(&sp, need, gfp, &err))
+			goto refill;
+		if (err)
+			goto out;
 	}
-	if (old) {
+	e = sp.e;
+	if (old)
 		same_port = port_key(old->set.proto, old->set.lport) == key;
-		if (!ddemux_same_domain(&old->set.dom, &set->dom,
-					DDEMUX_DOM_ALL))
-			err = charge(reg, &set->dom, &sp,
-				     flags & DDEMUX_CLAIM_NO_QUOTA);
-	} else {
+	/* the new set is counted, unless the old one, of its domain, is */
+	while (!old || !ddemux_same_domain(&old->set.dom, &set->dom,
+					   DDEMUX_DOM_ALL)) {
 		err = charge(reg, &set->dom, &sp,
 			     flags & DDEMUX_CLAIM_NO_QUOTA);
+		if (err != -EAGAIN)
+			break;
+		err = 0;
+		need = (sp.dom[0] ? 0 : SPARE_UID) | (sp.dom[1] ? 0 : SPARE_CG);
+		if (!spares_here(&sp, need, gfp, &err))
+			goto refill;
+		if (err)
+			goto out;
 	}
 	if (err)
 		goto out;
-	addr = addr_get(reg, port, &set->laddr, &sp);
 	if (!addr) {
-		err = -ENOMEM;
-		goto uncharge;
+		addr = addr_new(reg, port, &set->laddr, &sp);
+		if (!addr) {
+			err = -ENOMEM;
+			goto uncharge;
+		}
 	}
 
 	e->owner = owner;
@@ -1202,6 +1267,14 @@ enum ddemux_verdict ddemux_reg_claim(struct ddemux_registry *reg,
 	}
 	goto out;
 
+refill:
+	/* nothing has changed: let go, allocate what is missing, again */
+	if (!port->nr && !port->parked)
+		port_evict(reg, port);
+	spin_unlock_bh(&port->lock);
+	rcu_read_unlock();
+	goto again;
+
 uncharge:
 	if (!old || !ddemux_same_domain(&old->set.dom, &set->dom,
 					DDEMUX_DOM_ALL))
@@ -1221,6 +1294,7 @@ out_rcu:
 		}
 	}
 	rcu_read_unlock();
+out_free:
 	spares_free(&sp);
 	if (err) {
 		c->unrecorded = true;
