@@ -295,15 +295,21 @@ void ddemux_hooks_sync(void)
  * The owner's uid as the kernel's own reuseport checks see it
  * (sock_i_uid(): the socket inode's owner), falling back to sk_uid for a
  * socket with no inode yet (a TCP child before accept()), which then
- * carries its listener's.
+ * carries its listener's.  sock_i_uid() takes sk_callback_lock only to
+ * keep sk_socket from going (sock_orphan()); the socket and its inode
+ * are one object, freed after a grace period (sockfs' free_inode), so
+ * RCU keeps what is read here valid, without the lock and its BH
+ * toggling.
  */
 static kuid_t sk_owner_uid(struct sock *sk)
 {
+	struct socket *sock;
 	kuid_t uid;
 
-	read_lock_bh(&sk->sk_callback_lock);
-	uid = sk->sk_socket ? SOCK_INODE(sk->sk_socket)->i_uid : sk->sk_uid;
-	read_unlock_bh(&sk->sk_callback_lock);
+	rcu_read_lock();
+	sock = READ_ONCE(sk->sk_socket);
+	uid = sock ? SOCK_INODE(sock)->i_uid : sk->sk_uid;
+	rcu_read_unlock();
 	return uid;
 }
 
@@ -369,7 +375,7 @@ void ddemux_aset_set_dev(struct net *net, int proto, struct ddemux_aset *s,
  *
  * ddemux_aset_from_view() of the socket's fields (ddemux_sk_view()), the
  * device as ddemux_aset_set_dev() says, the owner's domain.  Takes
- * sk_callback_lock for the domain.
+ * no lock for the domain (sk_owner_uid()).
  */
 void ddemux_sk_aset_without(struct sock *sk, int proto, u16 lport,
 			    unsigned int drop, struct ddemux_aset *s)
