@@ -829,21 +829,29 @@ static void entry_unlink(struct ddemux_registry *reg, struct ddemux_port *port,
 		port_evict(reg, port);
 }
 
-/* Remove @e, in the owner table, from its port (locked); uncount it. */
-static void entry_remove(struct ddemux_registry *reg, struct ddemux_port *port,
+/*
+ * Remove @e from the owner table and from its port (locked); uncount
+ * it.  False, changing nothing, if @e was no longer in the table: the
+ * table decides between this and a claim that replaced @e meanwhile
+ * from another port's lock, which then unlinks @e itself.
+ */
+static bool entry_remove(struct ddemux_registry *reg, struct ddemux_port *port,
 			 struct ddemux_entry *e)
 {
 	struct ddemux_domain dom = e->set.dom;
 
-	rhashtable_remove_fast(&reg->owners, &e->node, owner_params);
+	if (rhashtable_remove_fast(&reg->owners, &e->node, owner_params))
+		return false;
 	entry_unlink(reg, port, e);
 	uncharge(reg, &dom);
+	return true;
 }
 
 /*
  * @owner's entry *@ep and the port it is on, or NULL, also once the
- * registry is dead (the caller holds rcu_read_lock()).  The caller locks the port and checks that
- * owner_on() still holds: the entry may have been replaced meanwhile.
+ * registry is dead (the caller holds rcu_read_lock()).  The caller locks
+ * the port and checks that owner_on() still holds, or lets the table
+ * decide (entry_remove()): the entry may have been replaced meanwhile.
  */
 static struct ddemux_port *owner_port(struct ddemux_registry *reg,
 				      const void *owner,
@@ -1338,12 +1346,17 @@ bool ddemux_reg_commit(struct ddemux_registry *reg, const void *owner,
 	bool done = false;
 
 	rcu_read_lock();
-	port = owner_port(reg, key, &r);
+	/*
+	 * The reservation is on @set's port: found under that port's lock,
+	 * with @set, it is on it, and stays as long as the lock is held.
+	 */
+	port = READ_ONCE(reg->dead) ? NULL :
+	       port_find(reg, port_key(set->proto, set->lport));
 	if (!port)
 		goto out;
 	spin_lock_bh(&port->lock);
-	if (!owner_on(reg, key, port, r) || !r->pending ||
-	    !ddemux_aset_equal(&r->set, set))
+	r = port->dead ? NULL : owner_find(reg, key);
+	if (!r || !r->pending || !ddemux_aset_equal(&r->set, set))
 		goto unlock;
 	if (key != owner) {
 		old = owner_find(reg, owner);
@@ -1356,7 +1369,9 @@ bool ddemux_reg_commit(struct ddemux_registry *reg, const void *owner,
 		 * neither.  Replacing cannot fail with @old in the table,
 		 * which only this port's lock changes for an entry on it.
 		 */
-		rhashtable_remove_fast(&reg->owners, &r->node, owner_params);
+		if (rhashtable_remove_fast(&reg->owners, &r->node,
+					   owner_params))
+			goto unlock;
 		WRITE_ONCE(r->owner, owner);	/* same ddemux_key_owner() */
 		if (rhashtable_replace_fast(&reg->owners, &old->node, &r->node,
 					    owner_params)) {
@@ -1394,10 +1409,18 @@ static bool release(struct ddemux_registry *reg, const void *owner,
 	rcu_read_lock();
 	while ((port = owner_port(reg, owner, &e))) {
 		spin_lock_bh(&port->lock);
-		if (owner_on(reg, owner, port, e)) {
+		/*
+		 * A live port is the one @e is on, unless @e is out of the
+		 * table, which entry_remove() finds out.  Whether @e is
+		 * adopted is read only once the lookup confirms @e.
+		 */
+		if (adopted ? owner_on(reg, owner, port, e) : !port->dead) {
 			done = !adopted || e->adopted;
-			if (done)
-				entry_remove(reg, port, e);
+			if (done && !entry_remove(reg, port, e)) {
+				spin_unlock_bh(&port->lock);
+				done = false;
+				continue;	/* replaced meanwhile */
+			}
 			spin_unlock_bh(&port->lock);
 			break;
 		}
