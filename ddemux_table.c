@@ -1163,8 +1163,6 @@ again:
 		verdict = DDEMUX_ALLOW;
 		goto out_free;
 	}
-	memset(c, 0, sizeof(*c));
-	c->reason = DDEMUX_R_NO_OVERLAP;
 	verdict = DDEMUX_ALLOW;
 	rcu_read_lock();
 	for (;;) {
@@ -1281,6 +1279,8 @@ refill:
 		port_evict(reg, port);
 	spin_unlock_bh(&port->lock);
 	rcu_read_unlock();
+	memset(c, 0, sizeof(*c));	/* what check_port() found */
+	c->reason = DDEMUX_R_NO_OVERLAP;
 	goto again;
 
 uncharge:
