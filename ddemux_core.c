@@ -718,9 +718,10 @@ static bool may_sleep(void)
 }
 
 /*
- * How a claim may allocate: sleeping where the caller may (a bind, a
- * connect), atomically where not (bpf_bind(), softirq); charged to the
- * task's memory cgroup where a task claims (not in softirq, where
+ * How a claim may allocate: sleeping where the caller may (a record in
+ * process context), atomically where not (a judgment, inside the RCU
+ * read section that keeps its policy; bpf_bind(), softirq); charged to
+ * the task's memory cgroup where a task claims (not in softirq, where
  * current is whoever was interrupted).
  */
 static gfp_t claim_gfp(void)
