@@ -396,18 +396,6 @@ static void spares_free(struct spares *sp)
 }
 
 /*
- * Does a hint name the counter of @key (dom_get() finds it without a
- * lookup)?  Under RCU.  A claim allocates a spare counter beforehand
- * where none does: a guess, which the claim corrects under the lock.
- */
-static bool dom_hinted(struct ddemux_registry *reg, u64 key)
-{
-	struct ddemux_dom *d = rcu_dereference(reg->dom_hint[dom_slot(key)]);
-
-	return d && d->key == key;
-}
-
-/*
  * Allocate, as @gfp allows and before any lock is taken, what a claim
  * found missing (@need, SPARE_* bits) and has no spare of.  Returns
  * false when an allocation failed.
@@ -613,9 +601,9 @@ static void uncharge(struct ddemux_registry *reg,
 
 /*
  * @set's port node, created from @sp if need be, with the spares a new
- * port needs (its node and an address node) allocated as spares_here()
- * says; ERR_PTR(-EAGAIN) if the caller is to allocate them and come
- * back, ERR_PTR(-ENOMEM) if the node could not be made.  Called under
+ * port needs (its node and an address node) allocated here if they can
+ * be without sleeping; ERR_PTR(-EAGAIN) if the caller is to allocate
+ * them and come back, ERR_PTR(-ENOMEM) if the node could not be made.  Called under
  * rcu_read_lock(), which keeps the node alive; the caller locks it, and
  * finds again if it is dead.
  */
@@ -624,15 +612,21 @@ static struct ddemux_port *port_get(struct ddemux_registry *reg, u32 key,
 				    struct spares *sp, gfp_t gfp)
 {
 	struct ddemux_port *port = port_find(reg, key), *new;
-	int err = 0;
 
 	if (port)
 		return port;
-	if ((!sp->port || !sp->addr) &&
-	    !spares_here(sp, SPARE_PORT | SPARE_ADDR, gfp, &err))
-		return ERR_PTR(-EAGAIN);
-	if (err)
-		return ERR_PTR(err);
+	if (!sp->port || !sp->addr) {
+		/*
+		 * Under RCU, no lock: a claim that may sleep tries without
+		 * reclaim first, and lets go to allocate if that fails.
+		 */
+		bool sleep = gfpflags_allow_blocking(gfp);
+
+		if (!spares_fill(sp, SPARE_PORT | SPARE_ADDR,
+				 sleep ? (gfp & ~__GFP_DIRECT_RECLAIM) |
+					 __GFP_NOWARN : gfp))
+			return ERR_PTR(sleep ? -EAGAIN : -ENOMEM);
+	}
 	new = sp->port;
 	memset(new, 0, sizeof(*new));
 	new->key = key;
@@ -1148,15 +1142,11 @@ enum ddemux_verdict ddemux_reg_claim(struct ddemux_registry *reg,
 	if (READ_ONCE(reg->dead))
 		return DDEMUX_ALLOW;	/* the namespace is going away */
 
-	/* the usual needs, guessed without a lookup: an entry, no counter */
+	/*
+	 * What a claim usually needs: an entry.  A domain's counters exist
+	 * but for its first set, for which the claim comes back.
+	 */
 	need = SPARE_E;
-	rcu_read_lock();
-	if (!dom_hinted(reg, uid_key(set->dom.uid)))
-		need |= SPARE_UID;
-	if (!dom_hinted(reg, set->dom.cgid))
-		need |= SPARE_CG;
-	rcu_read_unlock();
-
 again:
 	if (!spares_fill(&sp, need, gfp)) {
 		err = -ENOMEM;
