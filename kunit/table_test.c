@@ -463,6 +463,71 @@ static void test_if_absent(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, ddemux_reg_release_adopted(reg, OWNER(7)));
 }
 
+/*
+ * The claim's allocation paths: what it finds missing -- a port, an
+ * address node, a domain's counters -- it allocates under the lock where
+ * it cannot sleep, and comes back for where it can.  Both ways record
+ * and refuse alike, and leave nothing behind.
+ */
+static void claim_paths(struct kunit *test, gfp_t gfp)
+{
+	static const char *const sets[] = {
+		"udp 0.0.0.0:53 uid=1",		/* a new port */
+		"udp 10.0.0.1:54 uid=1",	/* another */
+		"udp 10.0.0.2:54 uid=1",	/* a new address on it */
+		"udp 10.0.0.3:54 uid=2",	/* and a new domain */
+		"udp 10.0.0.3:55 uid=3 cg=7",	/* a new uid and cgroup */
+	};
+	struct ddemux_registry *reg = new_reg(test, 100);
+	struct ddemux_conflict c;
+	struct ddemux_aset s;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(sets); i++) {
+		s = tu_set(test, sets[i]);
+		KUNIT_EXPECT_EQ(test, ddemux_reg_claim(reg, OWNER(i), &s, 1, 0,
+						       &enforce_uid, gfp, &c),
+				DDEMUX_ALLOW);
+		KUNIT_EXPECT_FALSE(test, c.unrecorded);
+	}
+	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), ARRAY_SIZE(sets));
+
+	/* a repeated claim, a move to another port, a refusal */
+	s = tu_set(test, sets[0]);
+	KUNIT_EXPECT_EQ(test, ddemux_reg_claim(reg, OWNER(0), &s, 1, 0,
+					       &enforce_uid, gfp, &c),
+			DDEMUX_ALLOW);
+	s = tu_set(test, "udp 0.0.0.0:56 uid=1");
+	KUNIT_EXPECT_EQ(test, ddemux_reg_claim(reg, OWNER(0), &s, 1, 0,
+					       &enforce_uid, gfp, &c),
+			DDEMUX_ALLOW);
+	s = tu_set(test, "udp 0.0.0.0:54 uid=4");
+	KUNIT_EXPECT_EQ(test, ddemux_reg_claim(reg, OWNER(9), &s, 1, 0,
+					       &enforce_uid, gfp, &c),
+			DDEMUX_DENY);
+	KUNIT_EXPECT_EQ(test, c.reason, DDEMUX_R_CROSS_DOMAIN);
+	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), ARRAY_SIZE(sets));
+	KUNIT_EXPECT_FALSE(test, ddemux_reg_port_used(reg, DDEMUX_UDP, 53));
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_port_used(reg, DDEMUX_UDP, 56));
+	KUNIT_EXPECT_EQ(test, atomic64_read(&reg->nomem), 0);
+
+	for (i = 0; i < ARRAY_SIZE(sets); i++)
+		KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(i)));
+	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 0);
+	KUNIT_EXPECT_FALSE(test, ddemux_reg_port_used(reg, DDEMUX_UDP, 54));
+	ddemux_reg_destroy(reg);
+}
+
+static void test_claim_may_sleep(struct kunit *test)
+{
+	claim_paths(test, GFP_KERNEL);
+}
+
+static void test_claim_atomic(struct kunit *test)
+{
+	claim_paths(test, GFP_ATOMIC | __GFP_NOWARN);
+}
+
 static void test_release(struct kunit *test)
 {
 	struct ddemux_registry *reg = new_reg(test, 100);
@@ -1005,6 +1070,8 @@ static struct kunit_case ddemux_table_cases[] = {
 	KUNIT_CASE(test_pending),
 	KUNIT_CASE(test_replace),
 	KUNIT_CASE(test_release),
+	KUNIT_CASE(test_claim_may_sleep),
+	KUNIT_CASE(test_claim_atomic),
 	KUNIT_CASE(test_reservation),
 	KUNIT_CASE(test_if_absent),
 	KUNIT_CASE(test_modes),
