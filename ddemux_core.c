@@ -1234,7 +1234,13 @@ int ddemux_move_begin(struct ddemux_move *m, struct ddemux_net *dn,
 	err = ddemux_gate(dn, sk);
 	if (err)
 		return err;
-	m->had = ddemux_reg_get(&dn->reg, sk, &m->from, NULL);
+	/*
+	 * A socket without a port holds no set (what gives a port back
+	 * forgets it): no lookup.  Were one left all the same, the claim
+	 * below, under @sk itself and judged, would replace it.
+	 */
+	m->had = ddemux_sk_port(sk) &&
+		 ddemux_reg_get(&dn->reg, sk, &m->from, NULL);
 	if (!to)
 		return 0;
 	m->to = *to;
