@@ -1552,13 +1552,17 @@ bool ddemux_reg_find_other(struct ddemux_registry *reg,
  *
  * Lock-free (RCU); a hint that may be stale as soon as it is returned,
  * like any lock-free answer: a packet-path check runs it first so that
- * an unused port costs no more.
+ * an unused port costs no more.  A port number no registry holds (the
+ * usual answer for the ports an autobind tries) is told by its counter,
+ * without a lookup.
  */
 bool ddemux_reg_port_used(struct ddemux_registry *reg, u8 proto, u16 port)
 {
 	struct ddemux_port *p;
 	bool used;
 
+	if (!atomic_read(&ddemux_port_users[port]))
+		return false;
 	rcu_read_lock();
 	p = READ_ONCE(reg->dead) ? NULL : port_find(reg, port_key(proto, port));
 	used = p && !READ_ONCE(p->parked);
