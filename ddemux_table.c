@@ -275,6 +275,30 @@ static __flatten struct ddemux_addr *addr_find(struct ddemux_registry *reg,
 	return rhashtable_lookup(&reg->addrs, &key, addr_params);
 }
 
+/*
+ * The address node of @laddr on @port, whose lock is held (the port's
+ * list and the address table agree under it): a port holds one or two
+ * addresses as a rule, and reading a few list nodes costs less than a
+ * lookup; a port that holds more is left to the table.
+ */
+#define ADDR_WALK	4
+
+static struct ddemux_addr *addr_of(struct ddemux_registry *reg,
+				   struct ddemux_port *port,
+				   const struct in6_addr *laddr)
+{
+	struct ddemux_addr *addr;
+	unsigned int n = 0;
+
+	hlist_for_each_entry(addr, &port->addrs, pnode) {
+		if (ipv6_addr_equal(&addr->key.laddr, laddr))
+			return addr;
+		if (++n == ADDR_WALK)
+			return addr_find(reg, port->key, laddr);
+	}
+	return NULL;
+}
+
 static __flatten struct ddemux_entry *owner_find(struct ddemux_registry *reg,
 						 const void *owner)
 {
@@ -804,7 +828,7 @@ static struct ddemux_addr *addr_new(struct ddemux_registry *reg,
 static void entry_unlink(struct ddemux_registry *reg, struct ddemux_port *port,
 			 struct ddemux_entry *e)
 {
-	struct ddemux_addr *addr = addr_find(reg, port->key, &e->set.laddr);
+	struct ddemux_addr *addr = addr_of(reg, port, &e->set.laddr);
 
 	hlist_del_rcu(&e->anode);
 	port_account(port, &e->set, -1);
@@ -939,7 +963,7 @@ static enum ddemux_verdict check_port(struct ddemux_registry *reg,
 		return verdict;
 	}
 	if (!check_addr(addr, owner, set, pol, &verdict, c))
-		check_addr(addr_find(reg, port->key, &in6addr_any), owner, set,
+		check_addr(addr_of(reg, port, &in6addr_any), owner, set,
 			   pol, &verdict, c);
 	return verdict;
 }
@@ -1177,7 +1201,7 @@ again:
 		c->present = true;
 		goto out;
 	}
-	addr = addr_find(reg, key, &set->laddr);
+	addr = addr_of(reg, port, &set->laddr);
 	if (pol)
 		verdict = check_port(reg, port, addr, owner, set, pol, c);
 	if (verdict == DDEMUX_DENY && !(flags & DDEMUX_CLAIM_FORCE))
