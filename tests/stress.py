@@ -266,6 +266,10 @@ def parse_ss():
             continue
         lhost, _, lport = w[4].rpartition(":")
         rhost, _, rport = w[5].rpartition(":")
+        if not lport.isdigit():
+            # "*": a socket caught between get_port(), which hashes
+            # it, and the bind or autobind setting its source port
+            continue
         lport = int(lport)
         if lport not in UDP_PORTS + TCP_PORTS:
             continue
