@@ -627,9 +627,9 @@ static void uncharge(struct ddemux_registry *reg,
  * @set's port node, created from @sp if need be, with the spares a new
  * port needs (its node and an address node) allocated here if they can
  * be without sleeping; ERR_PTR(-EAGAIN) if the caller is to allocate
- * them and come back, ERR_PTR(-ENOMEM) if the node could not be made.  Called under
- * rcu_read_lock(), which keeps the node alive; the caller locks it, and
- * finds again if it is dead.
+ * them and come back, ERR_PTR(-ENOMEM) if the node could not be made.
+ * Called under rcu_read_lock(), which keeps the node alive; the caller
+ * locks it, and finds again if it is dead.
  */
 static struct ddemux_port *port_get(struct ddemux_registry *reg, u32 key,
 				    const struct ddemux_aset *set,
@@ -1195,7 +1195,7 @@ again:
 			break;
 		spin_unlock_bh(&port->lock);	/* it is going: find again */
 	}
-	/* each table looked up once, under the lock */
+	/* the owner and the address node, looked up once, under the lock */
 	old = owner_find(reg, owner);
 	if ((flags & DDEMUX_CLAIM_IF_ABSENT) && old) {
 		c->present = true;
