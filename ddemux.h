@@ -349,8 +349,10 @@ struct ddemux_registry {
 	struct rhashtable owners;	/* owner -> struct ddemux_entry */
 	struct rhashtable doms;		/* uid, cgroup -> struct ddemux_dom */
 	spinlock_t list_lock;		/* writers of @port_list */
-	spinlock_t dom_lock;		/* a domain counter's first and last entry */
-	/* counters at 0 kept for reuse, a cgroup's and a uid's; dom_lock */
+	spinlock_t dom_lock;		/* a domain counter's birth and removal */
+	/* counters at 0 kept for reuse, a cgroup's and a uid's; set under
+	 * dom_lock, read without it
+	 */
 	struct ddemux_dom *dom_park[2];
 	/* the counters last charged, a cgroup's and a uid's; RCU, dom_lock */
 	struct ddemux_dom __rcu *dom_hint[2];

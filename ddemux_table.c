@@ -20,10 +20,11 @@
  * insertion happen under one hold of it, so of two racing claims that
  * overlap across domains exactly one is recorded, and claims on other
  * ports do not wait.  The rhashtables serialise their own buckets.
- * Under a port lock nothing sleeps and nothing is allocated: what a
- * claim may need (an entry, an address node, a port node, a domain
- * counter) is allocated before, as the caller's context allows, and
- * given back if unused.  Lock order: a port's lock, then reg->dom_lock,
+ * Under a port lock nothing sleeps: what a claim may need (an entry,
+ * an address node, a port node, a domain counter) is allocated before
+ * the lock where the caller may sleep (a claim that finds it needs more
+ * lets go and comes back), atomically under it where the caller may
+ * not anyway, and given back if unused.  Lock order: a port's lock, then reg->dom_lock,
  * then reg->list_lock; or a port's lock, then reg->park_lock, under
  * which another port's lock is only tried (port_park()).  The inner
  * ones are taken with BH off, under a port's lock or with
@@ -127,7 +128,7 @@ struct ddemux_entry {
 struct ddemux_dom {
 	struct rhash_head node;		/* in reg->doms */
 	u64 key;
-	atomic_t nr;			/* 0 only while being removed */
+	atomic_t nr;			/* entries; DOM_DEAD once removed */
 	struct rcu_head rcu;
 };
 
@@ -355,14 +356,14 @@ static bool port_all_in(const struct ddemux_port *port,
 
 /*
  * The counter of @key, as dom_find() would find it, or one that was
- * removed from the table and is at 0 for good (a removed counter is
- * never charged again: it is found neither by dom_find() nor, once off
- * reg->dom_hint, here).  reg->dom_hint remembers, of each kind, the
- * counter that last left 0 (or was created): a user who binds and
- * closes in a loop finds the counters, parked between binds, without a
- * lookup.  A hint is set and cleared under reg->dom_lock, cleared before
- * its counter is freed, and read under RCU (the callers hold
- * rcu_read_lock() or a port's spinlock).
+ * removed from the table, DOM_DEAD for good (see dom_charge()): found
+ * neither by dom_find() nor, once off reg->dom_hint, here.
+ * reg->dom_hint remembers, of each kind, the counter last created or
+ * found under reg->dom_lock: a user who binds and closes in a loop
+ * finds the counters, parked between binds, without a lookup.  A hint
+ * is set and cleared under reg->dom_lock, cleared before its counter is
+ * freed, and read under RCU (the callers hold rcu_read_lock() or a
+ * port's spinlock).
  */
 static struct ddemux_dom *dom_get(struct ddemux_registry *reg, u64 key)
 {
@@ -488,96 +489,111 @@ static void dom_free_rcu(struct rcu_head *head)
 }
 
 /*
+ * A counter's life.  It is in reg->doms from its creation until it is
+ * removed, and counts from 0 up while there; DOM_DEAD marks it removed,
+ * for good.  Only a counter at 0 is removed: under reg->dom_lock, by a
+ * compare-and-exchange from 0 to DOM_DEAD, then out of the table, in
+ * the same hold of the lock.  Every charge increments from what it read
+ * by a compare-and-exchange too, never from DOM_DEAD: of a charge and a
+ * removal that race on a counter at 0, exactly one wins.  So a counter
+ * leaves 0, and goes back to it, without the lock; only its creation
+ * and removal take it, and a counter found under the lock is live.
+ *
+ * A counter that reaches 0 is parked, one of each kind (reg->dom_park),
+ * so that a user who binds and closes in a loop neither frees nor
+ * allocates it every time; parking another one removes the one parked
+ * before, if it is still at 0.  Every counter at 0 is the parked one,
+ * or on its way there (dom_uncharge()), or being removed: their number
+ * stays bounded.
+ */
+#define DOM_DEAD	(-1)
+
+/* @d's count plus one, unless it holds @limit (0: none) or is removed. */
+static int dom_inc(struct ddemux_dom *d, unsigned int limit)
+{
+	int n = atomic_read(&d->nr);
+
+	do {
+		if (n == DOM_DEAD)
+			return -ENOENT;
+		if (limit && n >= limit)
+			return -EDQUOT;
+	} while (!atomic_try_cmpxchg(&d->nr, &n, n + 1));
+	return 0;
+}
+
+/*
  * Count one more entry for @key, unless it holds @limit already (0: no
- * limit).  A counter exists while it counts something, or while it is
- * parked at 0 (dom_uncharge()): its 0->1 and 1->0 transitions take
- * reg->dom_lock, so a counter found under that lock is live.  Under the
- * entry's port lock.  Returns 0, -EDQUOT, -ENOMEM, or -EAGAIN when a
- * counter must be made and *@spare_p is NULL.
+ * limit).  Under the entry's port lock.  Returns 0, -EDQUOT, -ENOMEM, or
+ * -EAGAIN when a counter must be made and *@spare_p is NULL.
  */
 static int dom_charge(struct ddemux_registry *reg, u64 key,
 		      unsigned int limit, struct ddemux_dom **spare_p)
 {
 	struct ddemux_dom *d = dom_get(reg, key);
-	int n;
+	int err;
 
 	if (d) {
-		n = atomic_read(&d->nr);
-		while (n) {
-			if (limit && n >= limit)
-				return -EDQUOT;
-			if (atomic_try_cmpxchg(&d->nr, &n, n + 1))
-				return 0;
-		}
+		err = dom_inc(d, limit);
+		if (err != -ENOENT)
+			return err;
 	}
-	/*
-	 * No counter, or one at 0: parked (then live, and the one to take;
-	 * the usual case for a user's first entry), or removed.
-	 */
+	/* none, or one removed: under the lock, the table has the live one */
 	spin_lock(&reg->dom_lock);
-	if (!d || reg->dom_park[dom_slot(key)] != d)
-		d = dom_find(reg, key);
+	d = dom_find(reg, key);
 	if (d) {
-		n = atomic_read(&d->nr);
-		if (limit && n >= limit) {
-			spin_unlock(&reg->dom_lock);
-			return -EDQUOT;
-		}
-		if (atomic_inc_return(&d->nr) == 1 &&
-		    reg->dom_park[dom_slot(key)] == d)
-			reg->dom_park[dom_slot(key)] = NULL;	/* in use again */
+		err = dom_inc(d, limit);	/* live: not -ENOENT */
 	} else if (*spare_p) {
 		d = *spare_p;
 		d->key = key;
 		atomic_set(&d->nr, 1);
-		if (rhashtable_insert_fast(&reg->doms, &d->node, dom_params))
-			d = NULL;
+		err = rhashtable_insert_fast(&reg->doms, &d->node, dom_params);
+		if (err)
+			err = -ENOMEM;
 		else
 			*spare_p = NULL;
 	} else {
-		spin_unlock(&reg->dom_lock);
-		return -EAGAIN;
+		err = -EAGAIN;
 	}
-	if (d)
+	if (!err)
 		dom_hint_set(reg, d);
 	spin_unlock(&reg->dom_lock);
-	return d ? 0 : -ENOMEM;
+	return err;
 }
 
 static void dom_uncharge(struct ddemux_registry *reg, u64 key)
 {
-	struct ddemux_dom *d = dom_get(reg, key);
+	struct ddemux_dom *d = dom_get(reg, key), *old;
+	struct ddemux_dom **slot = &reg->dom_park[dom_slot(key)];
 
-	/* the entry counted is in the live counter: a removed one is at 0 */
-	if (d && !atomic_read(&d->nr))
+	/* the entry counted is in the live counter, which is above 0 */
+	if (d && atomic_read(&d->nr) <= 0)
 		d = dom_find(reg, key);
 	if (WARN_ON_ONCE(!d))
 		return;
-	if (atomic_dec_and_lock(&d->nr, &reg->dom_lock)) {
-		/*
-		 * Its last entry: the counter is parked rather than freed,
-		 * one of each kind, so that a user who binds and closes in
-		 * a loop does not free and allocate it every time; the one
-		 * parked before goes (it is at 0: leaving 0 unparks it).
-		 */
-		struct ddemux_dom **slot = &reg->dom_park[dom_slot(key)];
-		struct ddemux_dom *old = *slot;
-
-		*slot = d;
-		if (old && old != d) {
-			rhashtable_remove_fast(&reg->doms, &old->node,
-					       dom_params);
-			if (rcu_access_pointer(reg->dom_hint[dom_slot(key)]) ==
-			    old)
-				RCU_INIT_POINTER(reg->dom_hint[dom_slot(key)],
-						 NULL);
-		} else {
-			old = NULL;
-		}
+	if (atomic_dec_return(&d->nr) || READ_ONCE(*slot) == d)
+		return;		/* in use, or parked already */
+	spin_lock(&reg->dom_lock);
+	old = *slot;
+	/*
+	 * Charged and parked again meanwhile, or parked and then removed
+	 * by another counter's parking: either way, not this one's to park.
+	 */
+	if (old == d || atomic_read(&d->nr) == DOM_DEAD) {
 		spin_unlock(&reg->dom_lock);
-		if (old)
-			call_rcu(&old->rcu, dom_free_rcu);
+		return;
 	}
+	WRITE_ONCE(*slot, d);
+	if (old && atomic_cmpxchg(&old->nr, 0, DOM_DEAD) == 0) {
+		rhashtable_remove_fast(&reg->doms, &old->node, dom_params);
+		if (rcu_access_pointer(reg->dom_hint[dom_slot(key)]) == old)
+			RCU_INIT_POINTER(reg->dom_hint[dom_slot(key)], NULL);
+	} else {
+		old = NULL;	/* in use again: parked anew when back at 0 */
+	}
+	spin_unlock(&reg->dom_lock);
+	if (old)
+		call_rcu(&old->rcu, dom_free_rcu);
 }
 
 /*

@@ -677,6 +677,66 @@ static void test_quota(struct kunit *test)
 	ddemux_reg_destroy(reg);
 }
 
+/*
+ * A domain's counter leaves 0 and goes back to it without the registry's
+ * lock; the one that reaches 0 is kept (parked), one uid's and one
+ * cgroup's, and parking another removes it only if it is still at 0.
+ * The counts, and the quota they hold, survive every turn; the counters
+ * kept stay bounded.
+ */
+static void test_domain_counters(struct kunit *test)
+{
+	struct ddemux_registry *reg = new_reg(test, 100);
+	struct ddemux_conflict c;
+	char desc[48];
+	int i;
+
+	ddemux_reg_set_quota(reg, 1, DDEMUX_DOM_UID);
+	claim(test, reg, 0, "udp 10.0.0.1:1 uid=1 cg=7", 0, &c);
+	KUNIT_EXPECT_FALSE(test, c.unrecorded);
+	/* uid 2 comes and goes: its counters are parked, uid 1's in use */
+	claim(test, reg, 1, "udp 10.0.0.1:2 uid=2 cg=8", 0, &c);
+	KUNIT_EXPECT_FALSE(test, c.unrecorded);
+	KUNIT_EXPECT_EQ(test, atomic_read(&reg->doms.nelems), 4);
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(1)));
+	KUNIT_EXPECT_EQ(test, atomic_read(&reg->doms.nelems), 4);
+	/* uid 1's count is still 1: its quota holds */
+	claim(test, reg, 2, "udp 10.0.0.1:3 uid=1 cg=7", 0, &c);
+	KUNIT_EXPECT_EQ(test, c.why, -EDQUOT);
+	/* uid 1 back at 0 is parked in uid 2's place, which goes */
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(0)));
+	KUNIT_EXPECT_EQ(test, atomic_read(&reg->doms.nelems), 2);
+	/* a parked counter is taken back, and counts from 0 */
+	claim(test, reg, 2, "udp 10.0.0.1:3 uid=1 cg=7", 0, &c);
+	KUNIT_EXPECT_FALSE(test, c.unrecorded);
+	claim(test, reg, 3, "udp 10.0.0.1:4 uid=1 cg=7", 0, &c);
+	KUNIT_EXPECT_EQ(test, c.why, -EDQUOT);
+	/* uid 2's counter, removed, is made anew, and counts from 0 */
+	claim(test, reg, 1, "udp 10.0.0.1:2 uid=2 cg=8", 0, &c);
+	KUNIT_EXPECT_FALSE(test, c.unrecorded);
+	claim(test, reg, 4, "udp 10.0.0.1:5 uid=2 cg=8", 0, &c);
+	KUNIT_EXPECT_EQ(test, c.why, -EDQUOT);
+	/* parking uid 2's counter leaves uid 1's, in use, where it is */
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(1)));
+	KUNIT_EXPECT_EQ(test, atomic_read(&reg->doms.nelems), 4);
+	claim(test, reg, 3, "udp 10.0.0.1:4 uid=1 cg=7", 0, &c);
+	KUNIT_EXPECT_EQ(test, c.why, -EDQUOT);
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(2)));
+	KUNIT_EXPECT_EQ(test, atomic_read(&reg->doms.nelems), 2);
+
+	/* many domains, one after the other: one counter of each kind kept */
+	for (i = 10; i < 60; i++) {
+		snprintf(desc, sizeof(desc), "udp 10.0.0.2:%d uid=%d cg=%d",
+			 i, i, i);
+		claim(test, reg, i, desc, 0, &c);
+		KUNIT_EXPECT_FALSE(test, c.unrecorded);
+		KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(i)));
+	}
+	KUNIT_EXPECT_EQ(test, atomic_read(&reg->doms.nelems), 2);
+	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 0);
+	ddemux_reg_destroy(reg);
+}
+
 static void test_find_other(struct kunit *test)
 {
 	struct ddemux_registry *reg = new_reg(test, 100);
@@ -1077,6 +1137,7 @@ static struct kunit_case ddemux_table_cases[] = {
 	KUNIT_CASE(test_modes),
 	KUNIT_CASE(test_bound),
 	KUNIT_CASE(test_quota),
+	KUNIT_CASE(test_domain_counters),
 	KUNIT_CASE(test_find_other),
 	KUNIT_CASE(test_snapshot),
 	KUNIT_CASE(test_destroyed),
