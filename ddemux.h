@@ -339,7 +339,10 @@ struct ddemux_dom;
  * turn, then finds its node, and the address node the last socket
  * left, in place instead of allocating and hashing both again.  The
  * oldest goes first; at most this many times 184 bytes (a 112-byte
- * node and a 72-byte address node) a namespace.
+ * node and a 72-byte address node) a namespace.  A node made for a port
+ * the kernel picked (%DDEMUX_CLAIM_PICKED) is not kept: picked at
+ * random, that port rarely comes back, and keeping it would push out
+ * one that does.
  */
 #define DDEMUX_PARK_MAX	1024
 
@@ -375,6 +378,7 @@ struct ddemux_registry {
 #define DDEMUX_CLAIM_FORCE	BIT(1)	/* record even if the verdict is DENY */
 #define DDEMUX_CLAIM_IF_ABSENT	BIT(2)	/* only for an owner without entry */
 #define DDEMUX_CLAIM_NO_QUOTA	BIT(3)	/* past the domain's quota (at load) */
+#define DDEMUX_CLAIM_PICKED	BIT(4)	/* a port the kernel picked at random */
 
 /*
  * A socket that already holds a set and is about to change it reserves

@@ -1202,7 +1202,8 @@ int ddemux_adopt(struct ddemux_net *dn, struct sock *sk, int proto, u16 port)
 /* ---- changes of a socket's set ----------------------------------------- */
 
 /**
- * ddemux_move_begin - judge a change of @sk's address set before it is made
+ * ddemux_move_begin_flags - judge a change of @sk's address set before it
+ *	is made
  * @m: the change, filled in here
  * @dn: the namespace's state
  * @sk: the socket; its lock is held, or the caller serialises as the
@@ -1211,6 +1212,8 @@ int ddemux_adopt(struct ddemux_net *dn, struct sock *sk, int proto, u16 port)
  * @to: the set the change gives it, or a set that contains it (when the
  *	kernel picks part of it, say a source address); NULL if the change
  *	leaves it without a port
+ * @flags: 0, or %DDEMUX_CLAIM_PICKED where the port is one ddemux or the
+ *	kernel picked at random (an autobind)
  * @op: the change, for the report
  *
  * A change into a set within the one @sk holds cannot overlap anything
@@ -1220,9 +1223,10 @@ int ddemux_adopt(struct ddemux_net *dn, struct sock *sk, int proto, u16 port)
  * ddemux_move_end().  Returns 0, or an error for the caller to return
  * instead of making the change (ddemux_judge(), ddemux_gate()).
  */
-int ddemux_move_begin(struct ddemux_move *m, struct ddemux_net *dn,
-		      struct sock *sk, int proto, const struct ddemux_aset *to,
-		      const char *op)
+int ddemux_move_begin_flags(struct ddemux_move *m, struct ddemux_net *dn,
+			    struct sock *sk, int proto,
+			    const struct ddemux_aset *to, unsigned int flags,
+			    const char *op)
 {
 	int err;
 
@@ -1251,8 +1255,8 @@ int ddemux_move_begin(struct ddemux_move *m, struct ddemux_net *dn,
 	m->key = m->had ? ddemux_resv_key(sk) : sk;
 	if (m->key != sk)
 		atomic_inc(&dn->resv_live);
-	err = ddemux_judge(dn, sock_net(sk), m->key, to, DDEMUX_CLAIM_PENDING,
-			   op);
+	err = ddemux_judge(dn, sock_net(sk), m->key, to,
+			   DDEMUX_CLAIM_PENDING | flags, op);
 	if (err) {
 		if (m->key != sk)
 			atomic_dec(&dn->resv_live);

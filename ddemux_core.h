@@ -209,9 +209,19 @@ void ddemux_parts_forget(struct ddemux_net *dn, const struct sock *sk);
 int ddemux_parts_adopt(struct ddemux_net *dn, struct sock *sk,
 		       struct ddemux_parts *now);
 
-int ddemux_move_begin(struct ddemux_move *m, struct ddemux_net *dn,
-		      struct sock *sk, int proto, const struct ddemux_aset *to,
-		      const char *op);
+int ddemux_move_begin_flags(struct ddemux_move *m, struct ddemux_net *dn,
+			    struct sock *sk, int proto,
+			    const struct ddemux_aset *to, unsigned int flags,
+			    const char *op);
+
+static inline int ddemux_move_begin(struct ddemux_move *m,
+				    struct ddemux_net *dn, struct sock *sk,
+				    int proto, const struct ddemux_aset *to,
+				    const char *op)
+{
+	return ddemux_move_begin_flags(m, dn, sk, proto, to, 0, op);
+}
+
 void ddemux_move_end(struct ddemux_move *m);
 void ddemux_report(struct net *net, const char *op, enum ddemux_verdict v,
 		   const struct ddemux_aset *set,

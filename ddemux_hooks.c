@@ -201,7 +201,8 @@ static int pick_port(enum gp_kind k, struct ddemux_net *dn, struct sock *sk,
 		if (ddemux_reg_port_used(&dn->reg, proto, port))
 			continue;
 		to->lport = port;
-		err = ddemux_move_begin(m, dn, sk, proto, to, "autobind");
+		err = ddemux_move_begin_flags(m, dn, sk, proto, to,
+					      DDEMUX_CLAIM_PICKED, "autobind");
 		if (err == -EADDRINUSE)
 			continue;	/* claimed meanwhile */
 		if (err)
@@ -241,7 +242,8 @@ static int pick_tcp_port(struct ddemux_net *dn, struct sock *sk, int proto)
 		if (ret)
 			return ret;
 		ddemux_sk_aset(sk, proto, ddemux_sk_port(sk), &set);
-		err = ddemux_judge(dn, sock_net(sk), sk, &set, 0,
+		err = ddemux_judge(dn, sock_net(sk), sk, &set,
+				   DDEMUX_CLAIM_PICKED,
 				   tries < DDEMUX_AUTOBIND_TRIES ? "autobind-try" :
 				   "autobind");
 		if (!err)
@@ -457,7 +459,8 @@ static int hash_connect(bool v6, struct inet_timewait_death_row *dr,
 	if (ret)
 		return ret;
 	ddemux_sk_aset(sk, proto, ddemux_sk_port(sk), &set);
-	return ddemux_judge(dn, sock_net(sk), sk, &set, 0, "connect");
+	return ddemux_judge(dn, sock_net(sk), sk, &set, DDEMUX_CLAIM_PICKED,
+			    "connect");
 }
 
 static int ddemux_inet_hash_connect(struct inet_timewait_death_row *dr,

@@ -77,6 +77,7 @@ struct ddemux_port {
 	spinlock_t lock;		/* this port's entries and address nodes */
 	bool dead;			/* unlinked; under @lock */
 	bool parked;			/* empty, on reg->parked; under @lock */
+	bool picked;			/* made for a picked port: not parked */
 	unsigned int nr;		/* entries on this port; under @lock */
 	unsigned int uid_other;		/* entries whose uid is not dom0's */
 	unsigned int cg_other;		/* entries whose cgroup is not dom0's */
@@ -648,7 +649,7 @@ static void uncharge(struct ddemux_registry *reg,
  * locks it, and finds again if it is dead.
  */
 static struct ddemux_port *port_get(struct ddemux_registry *reg, u32 key,
-				    const struct ddemux_aset *set,
+				    const struct ddemux_aset *set, bool picked,
 				    struct spares *sp, gfp_t gfp)
 {
 	struct ddemux_port *port = port_find(reg, key), *new;
@@ -670,6 +671,7 @@ static struct ddemux_port *port_get(struct ddemux_registry *reg, u32 key,
 	new = sp->port;
 	memset(new, 0, sizeof(*new));
 	new->key = key;
+	new->picked = picked;
 	spin_lock_init(&new->lock);
 	new->dom0 = set->dom;
 	INIT_HLIST_HEAD(&new->addrs);
@@ -754,11 +756,11 @@ static void port_evict(struct ddemux_registry *reg, struct ddemux_port *port)
 }
 
 /*
- * Keep @port (locked), whose last entry just went, for the next claim
- * of its port number (see DDEMUX_PARK_MAX), with the address node that
- * entry left empty.  A parked node holds nothing: it no longer counts
- * in ddemux_port_users, checks find no entry on it, and a claim that
- * adds one takes it back (port_unpark()).  When the registry keeps
+ * Keep @port (locked, not @picked), whose last entry just went, for the
+ * next claim of its port number (see DDEMUX_PARK_MAX), with the address
+ * node that entry left empty.  A parked node holds nothing: it no longer
+ * counts in ddemux_port_users, checks find no entry on it, and a claim
+ * that adds one takes it back (port_unpark()).  When the registry keeps
  * DDEMUX_PARK_MAX already, the oldest goes, if its lock can be taken
  * without waiting (another port's lock, against the lock order);
  * otherwise @port is not kept.  Returns whether it was.
@@ -859,7 +861,7 @@ static void entry_unlink(struct ddemux_registry *reg, struct ddemux_port *port,
 	/* the last entry: the port keeps only the address node it left */
 	if (port->idle && port->idle != addr)
 		addr_remove(reg, port, port->idle);
-	if (!port_park(reg, port))
+	if (port->picked || !port_park(reg, port))
 		port_evict(reg, port);
 }
 
@@ -1147,7 +1149,9 @@ void ddemux_reg_destroy(struct ddemux_registry *reg)
  *	even when the verdict is DENY (for changes the kernel has already
  *	made and that cannot fail); %DDEMUX_CLAIM_IF_ABSENT does nothing
  *	(@c->present) if @owner has an entry, and marks the one it records
- *	adopted (see ddemux_reg_release_adopted())
+ *	adopted (see ddemux_reg_release_adopted()); %DDEMUX_CLAIM_PICKED
+ *	says the kernel picked the port (a port node made for it is not
+ *	parked, DDEMUX_PARK_MAX)
  * @pol: the policy to decide with; NULL records without judging (a set
  *	within one judged)
  * @gfp: how what the claim needs may be allocated (GFP_KERNEL where the
@@ -1196,7 +1200,8 @@ again:
 	verdict = DDEMUX_ALLOW;
 	rcu_read_lock();
 	for (;;) {
-		port = port_get(reg, key, set, &sp, gfp);
+		port = port_get(reg, key, set, flags & DDEMUX_CLAIM_PICKED, &sp,
+				gfp);
 		if (PTR_ERR_OR_ZERO(port) == -EAGAIN) {
 			rcu_read_unlock();
 			need = SPARE_PORT | SPARE_ADDR;

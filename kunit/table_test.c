@@ -968,17 +968,18 @@ static int stress_fn(void *data)
  * A port whose last entry goes is parked rather than removed: it counts
  * as unused, holds nothing, and a claim of another domain takes it back
  * as its own; past DDEMUX_PARK_MAX emptied ports the oldest go; a port
- * others hold keeps one emptied address node; and every port still
- * claims, conflicts and releases as before.
+ * others hold keeps one emptied address node; a port node made for a
+ * port the kernel picked is not kept; and every port still claims,
+ * conflicts and releases as before.
  */
 static void test_parked_ports(struct kunit *test)
 {
 	struct ddemux_registry *reg = new_reg(test, 4 * DDEMUX_PARK_MAX);
 	struct ddemux_snap_row *rows;
 	struct ddemux_conflict c;
-	unsigned int nr;
+	unsigned int nr, parked;
 	char desc[48];
-	int i;
+	int i, ports;
 
 	KUNIT_EXPECT_EQ(test, claim(test, reg, 0, "udp 10.0.0.1:7000 uid=1 ra", 0, &c),
 			DDEMUX_ALLOW);
@@ -1031,6 +1032,25 @@ static void test_parked_ports(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 2);
 	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(1)));
 	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(2)));
+
+	/* a port node made for a port the kernel picked is not kept */
+	parked = reg->nr_parked;
+	ports = atomic_read(&reg->ports.nelems);
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 3, "udp 0.0.0.0:40000 uid=1",
+				    DDEMUX_CLAIM_PICKED, &c), DDEMUX_ALLOW);
+	KUNIT_EXPECT_EQ(test, atomic_read(&reg->ports.nelems), ports + 1);
+	/* a connect on it is recorded without the flag: still not kept */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 3, "udp 10.0.0.1:40000 10.0.0.9:53 uid=1",
+				    0, &c), DDEMUX_ALLOW);
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(3)));
+	KUNIT_EXPECT_EQ(test, reg->nr_parked, parked);
+	KUNIT_EXPECT_EQ(test, atomic_read(&reg->ports.nelems), ports);
+	KUNIT_EXPECT_FALSE(test, ddemux_port_used_anywhere(40000));
+	/* and the same port, bound (not picked) and emptied, is */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 3, "udp 0.0.0.0:40000 uid=1", 0, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(3)));
+	KUNIT_EXPECT_EQ(test, reg->nr_parked, parked + 1);
 
 	/* more ports emptied than are kept: the oldest go */
 	for (i = 0; i < DDEMUX_PARK_MAX + 8; i++) {
