@@ -408,6 +408,8 @@ static inline const void *ddemux_key_owner(const void *key)
  * @why: why not: -ENOSPC (the registry is full), -EDQUOT (the domain is
  *	at its quota), -ENOMEM
  * @present: %DDEMUX_CLAIM_IF_ABSENT found an entry: nothing was done
+ * @recorded: the entry the claim left @owner, NULL if none; for
+ *	ddemux_reg_settle()
  */
 struct ddemux_conflict {
 	struct ddemux_aset holder;
@@ -417,6 +419,7 @@ struct ddemux_conflict {
 	bool unrecorded;
 	int why;
 	bool present;
+	struct ddemux_entry *recorded;
 };
 
 /* One row of the registry, as a walk reads it. */
@@ -448,6 +451,7 @@ enum ddemux_verdict ddemux_reg_claim(struct ddemux_registry *reg,
 				     struct ddemux_conflict *c);
 bool ddemux_reg_commit(struct ddemux_registry *reg, const void *owner,
 		       const void *key, const struct ddemux_aset *set, u32 pid);
+void ddemux_reg_settle(struct ddemux_entry *e);
 bool ddemux_reg_release(struct ddemux_registry *reg, const void *owner);
 bool ddemux_reg_release_adopted(struct ddemux_registry *reg,
 				const void *owner);

@@ -732,25 +732,10 @@ static gfp_t claim_gfp(void)
 	       __GFP_ACCOUNT;
 }
 
-/**
- * ddemux_judge - decide a claim, record it, count and report
- * @dn: the namespace's state
- * @net: the namespace
- * @owner: the socket, or the key of its reservation (ddemux_resv_key())
- * @set: the address set claimed
- * @flags: DDEMUX_CLAIM_*
- * @op: what the socket is doing, for the report
- *
- * Returns 0 when the set is recorded (allowed, audited or shared), or
- * the error the claim fails with, nothing recorded: -EADDRINUSE for an
- * overlap with another domain's set; -ENOBUFS for a set the registry
- * cannot record (full, or out of memory), refused in enforce mode and
- * reported in audit mode, since an unrecorded socket would be protected
- * from nobody, and nobody from it.
- */
-int ddemux_judge(struct ddemux_net *dn, struct net *net, const void *owner,
+/* ddemux_judge(), and what it recorded for @owner (ddemux_reg_settle()) */
+static int judge(struct ddemux_net *dn, struct net *net, const void *owner,
 		 const struct ddemux_aset *set, unsigned int flags,
-		 const char *op)
+		 const char *op, struct ddemux_entry **recorded)
 {
 	struct ddemux_policy pol;
 	struct ddemux_conflict c;
@@ -761,6 +746,8 @@ int ddemux_judge(struct ddemux_net *dn, struct net *net, const void *owner,
 	v = ddemux_reg_claim(&dn->reg, owner, set, current_pid(), flags, &pol,
 			     claim_gfp(), &c);
 	rcu_read_unlock();
+	if (recorded)
+		*recorded = c.recorded;
 
 	ddemux_count(dn, DDEMUX_ST_BINDS_CHECKED);
 	if (c.unrecorded && v != DDEMUX_DENY && pol.mode != DDEMUX_MODE_OFF) {
@@ -785,6 +772,29 @@ int ddemux_judge(struct ddemux_net *dn, struct net *net, const void *owner,
 		ddemux_count(dn, DDEMUX_ST_BINDS_SHARED);
 	}
 	return 0;
+}
+
+/**
+ * ddemux_judge - decide a claim, record it, count and report
+ * @dn: the namespace's state
+ * @net: the namespace
+ * @owner: the socket, or the key of its reservation (ddemux_resv_key())
+ * @set: the address set claimed
+ * @flags: DDEMUX_CLAIM_*
+ * @op: what the socket is doing, for the report
+ *
+ * Returns 0 when the set is recorded (allowed, audited or shared), or
+ * the error the claim fails with, nothing recorded: -EADDRINUSE for an
+ * overlap with another domain's set; -ENOBUFS for a set the registry
+ * cannot record (full, or out of memory), refused in enforce mode and
+ * reported in audit mode, since an unrecorded socket would be protected
+ * from nobody, and nobody from it.
+ */
+int ddemux_judge(struct ddemux_net *dn, struct net *net, const void *owner,
+		 const struct ddemux_aset *set, unsigned int flags,
+		 const char *op)
+{
+	return judge(dn, net, owner, set, flags, op, NULL);
 }
 
 /**
@@ -1235,6 +1245,7 @@ int ddemux_move_begin_flags(struct ddemux_move *m, struct ddemux_net *dn,
 	m->proto = proto;
 	m->op = op;
 	m->key = NULL;
+	m->resv = NULL;
 	err = ddemux_gate(dn, sk);
 	if (err)
 		return err;
@@ -1255,8 +1266,8 @@ int ddemux_move_begin_flags(struct ddemux_move *m, struct ddemux_net *dn,
 	m->key = m->had ? ddemux_resv_key(sk) : sk;
 	if (m->key != sk)
 		atomic_inc(&dn->resv_live);
-	err = ddemux_judge(dn, sock_net(sk), m->key, to,
-			   DDEMUX_CLAIM_PENDING | flags, op);
+	err = judge(dn, sock_net(sk), m->key, to, DDEMUX_CLAIM_PENDING | flags,
+		    op, &m->resv);
 	if (err) {
 		if (m->key != sk)
 			atomic_dec(&dn->resv_live);
@@ -1289,7 +1300,14 @@ void ddemux_move_end(struct ddemux_move *m)
 	ddemux_sk_aset(sk, m->proto, port, &now);
 	if (m->had)
 		keep_group(&now, &m->from);
-	/* the usual end: the set as reserved, which becomes the entry */
+	/*
+	 * The usual end: the set as reserved, which becomes the entry; in
+	 * place, with no lookup, for a socket that held nothing before.
+	 */
+	if (m->key == sk && m->resv && ddemux_aset_equal(&now, &m->to)) {
+		ddemux_reg_settle(m->resv);
+		return;
+	}
 	if (m->key && ddemux_reg_commit(&dn->reg, sk, m->key, &now,
 					current_pid())) {
 		if (m->key != sk)

@@ -159,6 +159,7 @@ int ddemux_adopt(struct ddemux_net *dn, struct sock *sk, int proto, u16 port);
  * @op: the change, for reports
  * @key: where the new set is reserved (the socket, or its reservation
  *	key); NULL when nothing is
+ * @resv: the entry reserved, where one was (ddemux_reg_settle())
  * @had: @from is the set the socket held before
  * @from: that set
  * @to: the set judged for the change
@@ -169,6 +170,7 @@ struct ddemux_move {
 	int proto;
 	const char *op;
 	const void *key;
+	struct ddemux_entry *resv;
 	bool had;
 	struct ddemux_aset from;
 	struct ddemux_aset to;

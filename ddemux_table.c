@@ -42,7 +42,10 @@
  * fields only writers read (an entry's pid, pending and adopted flags,
  * the back link of its list node) share their memory with the rcu_head,
  * which the free writes once the entry is unlinked; lock-free readers
- * touch only the set, the owner and the forward links.
+ * touch only the set, the owner and the forward links.  Writers change
+ * them under the port's lock, but for one: the owner's own next change
+ * clears the pending flag of the reservation it made, without the lock
+ * (ddemux_reg_settle()); only its owner's changes unlink an entry.
  *
  * Memory.  An entry is 104 bytes; a port node (112) and an address node
  * (72) are shared by the entries on them; each kind, and the domain
@@ -941,7 +944,7 @@ static bool check_addr(struct ddemux_addr *addr, const void *owner,
 		if (*verdict == DDEMUX_ALLOW) {
 			c->holder = e->set;
 			c->holder_pid = e->pid;
-			c->holder_pending = e->pending;
+			c->holder_pending = READ_ONCE(e->pending);
 			c->reason = reason;
 		}
 		*verdict = v;
@@ -1230,10 +1233,11 @@ again:
 
 	if (old && ddemux_aset_equal(&old->set, set)) {
 		/* a repeated claim */
-		old->pending = pending;
+		WRITE_ONCE(old->pending, pending);
 		old->adopted = false;
 		if (pid)
 			old->pid = pid;
+		c->recorded = old;
 		goto out;
 	}
 	need = (sp.e ? 0 : SPARE_E) | (addr || sp.addr ? 0 : SPARE_ADDR);
@@ -1297,6 +1301,7 @@ again:
 		goto uncharge;	/* @e stays a spare */
 	}
 	sp.e = NULL;
+	c->recorded = e;
 	if (old) {
 		if (!ddemux_same_domain(&old->set.dom, &set->dom,
 					DDEMUX_DOM_ALL))
@@ -1432,6 +1437,26 @@ out:
 	return done;
 }
 
+/**
+ * ddemux_reg_settle - make a reservation of a socket's first set its entry
+ * @e: what ddemux_reg_claim() with %DDEMUX_CLAIM_PENDING recorded for a
+ *	socket under the socket itself (@c->recorded)
+ *
+ * ddemux_reg_commit() for its cheapest case, where the kernel gave the
+ * socket exactly the set reserved: the entry is the socket's already,
+ * and only its pending flag changes.  No lookup and no lock: only the
+ * owner's own changes unlink an entry (a release, a replacing claim or
+ * commit; the load-time walk's undo only what it adopted, and the
+ * namespace's end once no hook runs), and the caller is that owner's
+ * change, serialised with the others as the kernel serialises them (the
+ * socket lock), from the claim to here.  Readers of the flag hold the
+ * port's lock and read it once.
+ */
+void ddemux_reg_settle(struct ddemux_entry *e)
+{
+	WRITE_ONCE(e->pending, false);
+}
+
 /* Forget @owner's set; with @adopted, only one nobody has claimed. */
 static bool release(struct ddemux_registry *reg, const void *owner,
 		    bool adopted)
@@ -1519,7 +1544,7 @@ bool ddemux_reg_get(struct ddemux_registry *reg, const void *owner,
 			found = owner_on(reg, owner, port, e);
 			if (found) {
 				*set = e->set;
-				*pending = e->pending;
+				*pending = READ_ONCE(e->pending);
 			}
 			spin_unlock_bh(&port->lock);
 			if (found)
@@ -1734,7 +1759,7 @@ void ddemux_reg_iter_row(const struct ddemux_reg_iter *it,
 	spin_lock_bh(&it->port->lock);
 	if (owner_on(it->reg, e->owner, it->port, e)) {
 		row->pid = e->pid;
-		row->pending = e->pending;
+		row->pending = READ_ONCE(e->pending);
 	}
 	spin_unlock_bh(&it->port->lock);
 }

@@ -196,6 +196,32 @@ static void test_pending(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(5)));
 	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(4)));
 
+	/*
+	 * ddemux_reg_settle(): the reservation the claim reports is the
+	 * entry, which stays, no longer pending, and still holds the set
+	 */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 7, "udp 0.0.0.0:85 uid=1",
+				    DDEMUX_CLAIM_PENDING, &c), DDEMUX_ALLOW);
+	KUNIT_ASSERT_NOT_NULL(test, c.recorded);
+	ddemux_reg_settle(c.recorded);
+	KUNIT_ASSERT_TRUE(test, ddemux_reg_get(reg, OWNER(7), &got, &pending));
+	KUNIT_EXPECT_FALSE(test, pending);
+	KUNIT_EXPECT_EQ(test, got.lport, 85);
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 8, "udp 0.0.0.0:85 uid=2", 0, &c),
+			DDEMUX_DENY);
+	KUNIT_EXPECT_FALSE(test, c.holder_pending);
+	KUNIT_EXPECT_NULL(test, c.recorded);	/* refused: none */
+	/* a repeated claim reports the entry it kept */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 7, "udp 0.0.0.0:85 uid=1",
+				    DDEMUX_CLAIM_PENDING, &c), DDEMUX_ALLOW);
+	KUNIT_ASSERT_NOT_NULL(test, c.recorded);
+	KUNIT_ASSERT_TRUE(test, ddemux_reg_get(reg, OWNER(7), &got, &pending));
+	KUNIT_EXPECT_TRUE(test, pending);
+	ddemux_reg_settle(c.recorded);
+	KUNIT_ASSERT_TRUE(test, ddemux_reg_get(reg, OWNER(7), &got, &pending));
+	KUNIT_EXPECT_FALSE(test, pending);
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(7)));
+
 	/* drop: a failed bind releases its reservation */
 	KUNIT_EXPECT_EQ(test, claim(test, reg, 2, "tcp 0.0.0.0:81 uid=1",
 				    DDEMUX_CLAIM_PENDING, &c), DDEMUX_ALLOW);
