@@ -22,9 +22,10 @@
  * ports do not wait.  The rhashtables serialise their own buckets.
  * Under a port lock nothing sleeps: what a claim may need (an entry,
  * an address node, a port node, a domain counter) is allocated before
- * the lock where the caller may sleep (a claim that finds it needs more
- * lets go and comes back), atomically under it where the caller may
- * not anyway, and given back if unused.  Lock order: a port's lock, then reg->dom_lock,
+ * the lock, or under it without reclaim where the caller may sleep (a
+ * claim that cannot get it so lets go, allocates and comes back), or
+ * atomically under it where the caller may not sleep anyway; a spare is
+ * given back if unused.  Lock order: a port's lock, then reg->dom_lock,
  * then reg->list_lock; or a port's lock, then reg->park_lock, under
  * which another port's lock is only tried (port_park()).  The inner
  * ones are taken with BH off, under a port's lock or with
@@ -388,14 +389,15 @@ static void dom_hint_set(struct ddemux_registry *reg, struct ddemux_dom *d)
 		rcu_assign_pointer(*hint, d);
 }
 
-/* ---- what a claim may need, allocated before any lock ------------------ */
+/* ---- what a claim may need ------------------------------------------- */
 
 /*
- * What a claim may need, allocated before any lock: the claim looks up
- * each table once, under the port's lock, and should it find something
- * missing that it has no spare of (SPARE_*), it lets go of the lock,
- * allocates that and starts again where it may sleep, or allocates it
- * there, atomically, where it may not (spares_here()).
+ * What a claim may need, its spares: an entry is allocated before any
+ * lock; the claim then looks up each table once, under the port's lock,
+ * and should it find something missing that it has no spare of
+ * (SPARE_*), it allocates that there without sleeping (spares_here());
+ * where that fails and the caller may sleep, it lets go of the lock,
+ * allocates and starts again.
  */
 #define SPARE_E		BIT(0)
 #define SPARE_PORT	BIT(1)
@@ -448,17 +450,24 @@ static bool spares_fill(struct spares *sp, unsigned int need, gfp_t gfp)
 	       (!(need & SPARE_CG) || sp->dom[1]);
 }
 
+/* @gfp without what may sleep: for a caller that may, under a lock. */
+static gfp_t gfp_nowait(gfp_t gfp)
+{
+	return (gfp & ~__GFP_DIRECT_RECLAIM) | __GFP_NOWARN;
+}
+
 /*
- * A claim that holds a lock found it needs @need: where @gfp may sleep,
- * it lets go and allocates (false); otherwise the spares are allocated
- * here, atomically as they would be outside (true; *@err is -ENOMEM if
- * one could not be).
+ * A claim that holds a lock found it needs @need.  Where @gfp may sleep,
+ * the spares are tried here without reclaim, and if that fails the claim
+ * lets go and allocates them as @gfp allows (false).  Otherwise they are
+ * allocated here, atomically as they would be outside (true; *@err is
+ * -ENOMEM if one could not be).
  */
 static bool spares_here(struct spares *sp, unsigned int need, gfp_t gfp,
 			int *err)
 {
 	if (gfpflags_allow_blocking(gfp))
-		return false;
+		return spares_fill(sp, need, gfp_nowait(gfp));
 	if (!spares_fill(sp, need, gfp))
 		*err = -ENOMEM;
 	return true;
@@ -667,8 +676,7 @@ static struct ddemux_port *port_get(struct ddemux_registry *reg, u32 key,
 		bool sleep = gfpflags_allow_blocking(gfp);
 
 		if (!spares_fill(sp, SPARE_PORT | SPARE_ADDR,
-				 sleep ? (gfp & ~__GFP_DIRECT_RECLAIM) |
-					 __GFP_NOWARN : gfp))
+				 sleep ? gfp_nowait(gfp) : gfp))
 			return ERR_PTR(sleep ? -EAGAIN : -ENOMEM);
 	}
 	new = sp->port;
