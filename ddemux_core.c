@@ -158,7 +158,8 @@ static void notrace ddemux_redirect(unsigned long ip, unsigned long parent_ip,
 	if (within_module(parent_ip, THIS_MODULE))
 		return;
 	if (h->filter_vals) {
-		v = ddemux_ftrace_arg(fregs, h->filter_arg);
+		/* an int: the ABI leaves its register's upper half undefined */
+		v = (u32)ddemux_ftrace_arg(fregs, h->filter_arg);
 		if (v >= 64 || !(h->filter_vals & BIT_ULL(v)))
 			return;
 	}

@@ -300,8 +300,8 @@ extern unsigned int ddemux_net_id;
  * The adapters' kernel hooks: ftrace ops on kernel functions (see
  * ddemux_core.c, "Hooks").  A redirect resumes the call in @wrapper, a
  * function of the same prototype that calls the original; with
- * @filter_vals, only calls whose argument @filter_arg is one of those
- * values (each below 64) are redirected.  A hook without @wrapper is a
+ * @filter_vals, only calls whose argument @filter_arg, an int, is one
+ * of those values (each below 64) are redirected.  A hook without @wrapper is a
  * plain callback at entry, @func.  A hook without @target is on a
  * function that is not exported, found by @name: a wrapper cannot call
  * it, and does all the work itself for the calls its filter lets

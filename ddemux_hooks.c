@@ -710,7 +710,9 @@ out:
  * A TCP socket that closes (a reset, a timeout, close(), a failed
  * connect) gives its port back next (inet_put_port()), unless bind()
  * locked it: then it keeps the port, bound, and that is recorded once
- * the state is stored (tcp_set_state() unhashes the socket first).
+ * the state is stored (tcp_set_state() unhashes the socket first).  The
+ * hooks' filter redirects only the calls that store TCP_CLOSE: every
+ * other state change of every connection runs the kernel's own alone.
  */
 static void closed(struct sock *sk, int state, int want)
 {
@@ -977,8 +979,12 @@ static struct ddemux_hook hooks[] = {
 	REDIRECT(inet_put_port),
 	REDIRECT(udp_lib_unhash),
 	REDIRECT(ping_unhash),
-	REDIRECT(tcp_set_state),
-	REDIRECT(inet_sk_set_state),
+	{ .name = "tcp_set_state", .target = tcp_set_state,
+	  .wrapper = ddemux_tcp_set_state,
+	  .filter_arg = 1, .filter_vals = BIT_ULL(TCP_CLOSE) },
+	{ .name = "inet_sk_set_state", .target = inet_sk_set_state,
+	  .wrapper = ddemux_inet_sk_set_state,
+	  .filter_arg = 1, .filter_vals = BIT_ULL(TCP_CLOSE) },
 	REDIRECT(__inet_inherit_port),
 	/* bind, listen, autobind */
 	REDIRECT(inet_csk_get_port),
@@ -1003,6 +1009,7 @@ static struct ddemux_hook hooks[] = {
 };
 
 static_assert(SO_BINDTODEVICE < 64 && SO_BINDTOIFINDEX < 64);
+static_assert(TCP_CLOSE < 64);
 
 /**
  * ddemux_hooks_init - install every socket hook
