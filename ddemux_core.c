@@ -143,9 +143,10 @@ void ddemux_core_open_gates(void)
 }
 
 /*
- * The redirect: resume in the wrapper, unless the call comes from
- * ddemux itself (a wrapper calling the original, or a rollback), or its
- * filter argument is none of the hook's values.  It does nothing else,
+ * The redirect: resume in the wrapper, unless the call's filter argument
+ * is none of the hook's values (tested first: most calls of a filtered
+ * function are not for ddemux), or the call comes from ddemux itself (a
+ * wrapper calling the original, or a rollback).  It does nothing else,
  * so it needs no recursion protection of its own.
  */
 static void notrace ddemux_redirect(unsigned long ip, unsigned long parent_ip,
@@ -155,14 +156,14 @@ static void notrace ddemux_redirect(unsigned long ip, unsigned long parent_ip,
 	struct ddemux_hook *h = container_of(op, struct ddemux_hook, ops);
 	unsigned long v;
 
-	if (within_module(parent_ip, THIS_MODULE))
-		return;
 	if (h->filter_vals) {
 		/* an int: the ABI leaves its register's upper half undefined */
 		v = (u32)ddemux_ftrace_arg(fregs, h->filter_arg);
 		if (v >= 64 || !(h->filter_vals & BIT_ULL(v)))
 			return;
 	}
+	if (within_module(parent_ip, THIS_MODULE))
+		return;
 	ddemux_ftrace_set_ip(fregs, (unsigned long)h->wrapper);
 }
 
