@@ -3476,6 +3476,47 @@ def dccp_registry_and_load(t):
               "co-bind over a DCCP socket that predates the module")
 
 
+def tcp_rows(uid):
+    rows = [l.split() for l in open(PROC + "/sockets").read().splitlines()[1:]]
+    return [r[1:5] for r in rows if r[0] == "tcp" and r[5] == str(uid)]
+
+
+@test("module")
+def tcp_closed_client_keeps_bound_set(t):
+    """A TCP client whose port bind() locked keeps it, bound, when its
+    connection is reset: tcp_set_state(TCP_CLOSE), the one state change
+    that ddemux's hook filter redirects, records its bound set again in
+    place of the connection's, and another user's bind there is still
+    refused."""
+    p, c = t.port(), t.port()
+    alice, mallory = t.actor(ALICE), t.actor(MALLORY)
+    expect_eq(alice(a_tcp, "l", ("127.0.0.1", p), listen=True), 0, "listener")
+    expect_eq(alice(a_tcp, "c", ("127.0.0.1", c), ra=True), 0, "client bind")
+    expect_eq(alice(a_connect, "c", ("127.0.0.1", p)), 0, "connect")
+    check(alice(a_accept, "l"), "accept")
+    connected = ["127.0.0.1:%d" % c, "127.0.0.1:%d" % p, "0", "connected"]
+    check(connected in tcp_rows(ALICE),
+          "the client's connection: %s" % tcp_rows(ALICE))
+    # data the child never read: its close() resets the connection, and
+    # the client, its port locked by bind(), closes and keeps it
+    expect_eq(alice(a_send, "c", b"unread"), 0, "send")
+    time.sleep(0.2)
+    alice(a_close, "l.child")
+    bound = ["127.0.0.1:%d" % c, "*:*", "0", "bound"]
+    for _ in range(30):
+        if bound in tcp_rows(ALICE):
+            break
+        time.sleep(0.1)
+    rows = tcp_rows(ALICE)
+    check(bound in rows and connected not in rows,
+          "the closed client's bound set alone: %s" % rows)
+    expect_eq(ename(mallory(a_tcp, "m", ("127.0.0.1", c), ra=True)),
+              "EADDRINUSE", "another user's bind on the kept port")
+    for n in ("c", "l"):
+        alice(a_close, n)
+    check(bound not in tcp_rows(ALICE), "a row left after close")
+
+
 def registry_baseline():
     return sum(1 for _ in open(PROC + "/sockets")) - 1
 
