@@ -3426,9 +3426,24 @@ def preexisting_sockets_and_reload(t):
     c.close()
 
 
-def dccp_rows(uid):
+def proto_rows(proto, uid):
+    """The registry's rows of @proto and @uid: local, remote, dev, state."""
     rows = [l.split() for l in open(PROC + "/sockets").read().splitlines()[1:]]
-    return [r[1:5] for r in rows if r[0] == "dccp" and r[5] == str(uid)]
+    return [r[1:5] for r in rows if r[0] == proto and r[5] == str(uid)]
+
+
+def dccp_rows(uid):
+    return proto_rows("dccp", uid)
+
+
+def wait_row(proto, uid, want):
+    """@proto's rows of @uid once @want is among them, or after 3 s."""
+    for _ in range(30):
+        rows = proto_rows(proto, uid)
+        if want in rows:
+            break
+        time.sleep(0.1)
+    return rows
 
 
 @test("module")
@@ -3455,12 +3470,8 @@ def dccp_registry_and_load(t):
     time.sleep(0.2)
     alice(a_close, "l.child")
     bound = ["127.0.0.1:%d" % c, "*:*", "0", "bound"]
-    for _ in range(30):
-        if bound in dccp_rows(ALICE):
-            break
-        time.sleep(0.1)
-    check(bound in dccp_rows(ALICE),
-          "the closed client's bound set: %s" % dccp_rows(ALICE))
+    rows = wait_row("dccp", ALICE, bound)
+    check(bound in rows, "the closed client's bound set: %s" % rows)
     for n in ("c", "l"):
         alice(a_close, n)
     expect_eq(alice(a_dccp, "b", ("0.0.0.0", q), ra=True), 0, "bound socket")
@@ -3477,8 +3488,7 @@ def dccp_registry_and_load(t):
 
 
 def tcp_rows(uid):
-    rows = [l.split() for l in open(PROC + "/sockets").read().splitlines()[1:]]
-    return [r[1:5] for r in rows if r[0] == "tcp" and r[5] == str(uid)]
+    return proto_rows("tcp", uid)
 
 
 @test("module")
@@ -3503,11 +3513,7 @@ def tcp_closed_client_keeps_bound_set(t):
     time.sleep(0.2)
     alice(a_close, "l.child")
     bound = ["127.0.0.1:%d" % c, "*:*", "0", "bound"]
-    for _ in range(30):
-        if bound in tcp_rows(ALICE):
-            break
-        time.sleep(0.1)
-    rows = tcp_rows(ALICE)
+    rows = wait_row("tcp", ALICE, bound)
     check(bound in rows and connected not in rows,
           "the closed client's bound set alone: %s" % rows)
     expect_eq(ename(mallory(a_tcp, "m", ("127.0.0.1", c), ra=True)),
