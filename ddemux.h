@@ -346,6 +346,9 @@ struct ddemux_dom;
  */
 #define DDEMUX_PARK_MAX	1024
 
+/* The default of the max_entries module parameter: entries a namespace. */
+#define DDEMUX_MAX_ENTRIES	1048576
+
 struct ddemux_registry {
 	struct rhashtable ports;	/* (proto, port) -> struct ddemux_port */
 	struct rhashtable addrs;	/* (port, laddr) -> struct ddemux_addr */

@@ -33,7 +33,7 @@ module_param(egress, int, 0444);
 MODULE_PARM_DESC(egress,
 		 "Initial net.ddemux.egress: rule 3 on egress, 0 off, 1 on (0-1, default 1)");
 
-static unsigned int max_entries = 1048576;
+static unsigned int max_entries = DDEMUX_MAX_ENTRIES;
 module_param(max_entries, uint, 0444);
 MODULE_PARM_DESC(max_entries,
 		 "Most address sets recorded per network namespace (1-16777216, default 1048576)");

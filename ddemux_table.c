@@ -54,7 +54,9 @@
  * (port_park()), and a live port keeps one emptied address node
  * (addr_idle()), for the next claim.  Each rhashtable adds between 4/3
  * and 8/3 bucket pointers per element (it doubles when three quarters
- * full).  With a memory cgroup, what a task claims is charged to it.
+ * full), but the owner table stops at one bucket an entry the registry
+ * may hold (ddemux_reg_init()).  With a memory cgroup, what a task
+ * claims is charged to it.
  */
 #include <linux/kernel.h>
 #include <linux/slab.h>
@@ -240,6 +242,9 @@ static const struct rhashtable_params addr_params = {
 	.hashfn = addr_hash,
 	.obj_cmpfn = addr_cmp,
 };
+
+/* Above this, the owner table is not capped (rhashtable's own bound is 2^31). */
+#define DDEMUX_OWNER_BUCKETS_MAX	BIT(30)
 
 static const struct rhashtable_params owner_params = {
 	.key_len = sizeof(const void *),
@@ -1055,6 +1060,7 @@ void ddemux_reg_module_exit(void)
  */
 int ddemux_reg_init(struct ddemux_registry *reg, unsigned int max)
 {
+	struct rhashtable_params ops = owner_params;
 	int err;
 
 	memset(reg, 0, sizeof(*reg));
@@ -1064,13 +1070,23 @@ int ddemux_reg_init(struct ddemux_registry *reg, unsigned int max)
 	spin_lock_init(&reg->park_lock);
 	INIT_LIST_HEAD(&reg->parked);
 	reg->max = max ? max : 1;
+	/*
+	 * The owner table holds at most one element an entry (a move
+	 * replaces the old entry there), and charge() keeps entries at
+	 * @max.  Its growth stops at @max buckets, rounded up to a power
+	 * of two: with the default 2^20, 8 MB at most instead of 16 once
+	 * three quarters of 2^20 are in use.  rhashtable refuses elements
+	 * beyond twice its largest size, which stays above @max.
+	 */
+	if (reg->max <= DDEMUX_OWNER_BUCKETS_MAX)
+		ops.max_size = roundup_pow_of_two(reg->max);
 	err = rhashtable_init(&reg->ports, &port_params);
 	if (err)
 		return err;
 	err = rhashtable_init(&reg->addrs, &addr_params);
 	if (err)
 		goto err_ports;
-	err = rhashtable_init(&reg->owners, &owner_params);
+	err = rhashtable_init(&reg->owners, &ops);
 	if (err)
 		goto err_addrs;
 	err = rhashtable_init(&reg->doms, &dom_params);

@@ -13,6 +13,7 @@
 #include <linux/random.h>
 #include <linux/delay.h>
 #include <linux/mm.h>
+#include <linux/rhashtable.h>
 
 #include "test_util.h"
 
@@ -635,6 +636,41 @@ static void test_bound(struct kunit *test)
 }
 
 /*
+ * The owner table stops growing at the bound rounded up to a power of
+ * two (256 buckets for 200 entries; 512 uncapped, as it doubles past
+ * three quarters), and every entry up to the bound still goes in.
+ */
+static void test_owner_table_bound(struct kunit *test)
+{
+	struct ddemux_registry *reg = new_reg(test, 200);
+	const struct bucket_table *tbl;
+	struct ddemux_conflict c;
+	struct ddemux_aset s;
+	static int many[201];
+	unsigned int i, size;
+	char desc[40];
+
+	for (i = 0; i < ARRAY_SIZE(many); i++) {
+		snprintf(desc, sizeof(desc), "udp 0.0.0.0:%u uid=1", 1000 + i);
+		s = tu_set(test, desc);
+		KUNIT_EXPECT_EQ(test, ddemux_reg_claim(reg, &many[i], &s, 1, 0,
+						       &enforce_uid, GFP_KERNEL,
+						       &c), DDEMUX_ALLOW);
+		KUNIT_EXPECT_EQ(test, c.unrecorded, i == 200);
+	}
+	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 200);
+	for (i = 0; i < 200; i++)
+		KUNIT_EXPECT_TRUE(test, ddemux_reg_get(reg, &many[i], &s, NULL));
+	flush_work(&reg->owners.run_work);
+	rcu_read_lock();
+	tbl = rht_dereference_rcu(reg->owners.tbl, &reg->owners);
+	size = tbl->size;
+	rcu_read_unlock();
+	KUNIT_EXPECT_EQ(test, size, 256);
+	ddemux_reg_destroy(reg);
+}
+
+/*
  * Each uid and each cgroup counts its entries; the quota holds the ones
  * the domain mask names.  A domain at its quota gets nothing new
  * recorded (the core refuses the claim); others are not affected, and
@@ -1182,6 +1218,7 @@ static struct kunit_case ddemux_table_cases[] = {
 	KUNIT_CASE(test_if_absent),
 	KUNIT_CASE(test_modes),
 	KUNIT_CASE(test_bound),
+	KUNIT_CASE(test_owner_table_bound),
 	KUNIT_CASE(test_quota),
 	KUNIT_CASE(test_domain_counters),
 	KUNIT_CASE(test_find_other),

@@ -65,6 +65,10 @@
  * and descending in even ones, so the per-round ratio of two sizes
  * compares measurements taken moments apart.
  *
+ * Registry.  Each size gets a registry bounded as the module's is by
+ * default (DDEMUX_MAX_ENTRIES, max_entries), or by the size if larger,
+ * since the owner table stops growing at that bound.
+ *
  * Memory.  ksize() of every entry and port node (found by walking the
  * registry's own rhashtables), plus the two bucket tables (ksize() if
  * kmalloc()ed, the page-rounded size if vmalloc()ed), over the entries
@@ -556,7 +560,7 @@ static struct bench_reg *bench_reg_new(unsigned int size)
 
 	if (!g)
 		return NULL;
-	if (ddemux_reg_init(&g->reg, UINT_MAX)) {
+	if (ddemux_reg_init(&g->reg, max(size, DDEMUX_MAX_ENTRIES))) {
 		kfree(g);
 		return NULL;
 	}
