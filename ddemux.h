@@ -338,7 +338,7 @@ struct ddemux_dom;
  * case for a service that restarts or a client that binds ports in
  * turn, then finds its node, and the address node the last socket
  * left, in place instead of allocating and hashing both again.  The
- * oldest goes first; at most this many times 184 bytes (a 112-byte
+ * oldest goes first; at most this many times 168 bytes (a 96-byte
  * node and a 72-byte address node) a namespace.  A node made for a port
  * the kernel picked (%DDEMUX_CLAIM_PICKED) is not kept: picked at
  * random, that port rarely comes back, and keeping it would push out

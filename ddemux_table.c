@@ -48,7 +48,7 @@
  * clears the pending flag of the reservation it made, without the lock
  * (ddemux_reg_settle()); only its owner's changes unlink an entry.
  *
- * Memory.  An entry is 104 bytes; a port node (112) and an address node
+ * Memory.  An entry is 104 bytes; a port node (96) and an address node
  * (72) are shared by the entries on them; each kind, and the domain
  * counters, has a slab of its own.  An emptied port node is parked
  * (port_park()), and a live port keeps one emptied address node
@@ -91,8 +91,10 @@ struct ddemux_port {
 	struct hlist_head addrs;	/* RCU list of struct ddemux_addr */
 	struct ddemux_addr *idle;	/* an empty one kept (addr_idle()) */
 	struct list_head all;		/* reg->port_list, RCU */
-	struct list_head park;		/* reg->parked, while @parked */
-	struct rcu_head rcu;
+	union {
+		struct list_head park;	/* reg->parked, while @parked */
+		struct rcu_head rcu;	/* unlinked, hence off reg->parked */
+	};
 };
 
 /* The key of an address node: its port's key and the local address. */
