@@ -338,7 +338,7 @@ struct ddemux_dom;
  * case for a service that restarts or a client that binds ports in
  * turn, then finds its node, and the address node the last socket
  * left, in place instead of allocating and hashing both again.  The
- * oldest goes first; at most this many times 168 bytes (a 96-byte
+ * oldest goes first; at most this many times 152 bytes (an 80-byte
  * node and a 72-byte address node) a namespace.  A node made for a port
  * the kernel picked (%DDEMUX_CLAIM_PICKED) is not kept: picked at
  * random, that port rarely comes back, and keeping it would push out
@@ -354,7 +354,6 @@ struct ddemux_registry {
 	struct rhashtable addrs;	/* (port, laddr) -> struct ddemux_addr */
 	struct rhashtable owners;	/* owner -> struct ddemux_entry */
 	struct rhashtable doms;		/* uid, cgroup -> struct ddemux_dom */
-	spinlock_t list_lock;		/* writers of @port_list */
 	spinlock_t dom_lock;		/* a domain counter's birth and removal */
 	/* counters at 0 kept for reuse, a cgroup's and a uid's; set under
 	 * dom_lock, read without it
@@ -362,7 +361,6 @@ struct ddemux_registry {
 	struct ddemux_dom *dom_park[2];
 	/* the counters last charged, a cgroup's and a uid's; RCU, dom_lock */
 	struct ddemux_dom __rcu *dom_hint[2];
-	struct list_head port_list;	/* every port node; RCU */
 	spinlock_t park_lock;		/* @parked, @nr_parked */
 	struct list_head parked;	/* emptied port nodes kept, oldest first */
 	unsigned int nr_parked;
@@ -435,6 +433,7 @@ struct ddemux_snap_row {
 /* A walk over every entry (ddemux_reg_iter_start()); opaque. */
 struct ddemux_reg_iter {
 	struct ddemux_registry *reg;
+	u32 next;			/* port number * DDEMUX_NPROTO + proto */
 	struct ddemux_port *port;
 	struct ddemux_addr *addr;
 	struct ddemux_entry *e;

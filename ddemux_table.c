@@ -25,13 +25,12 @@
  * the lock, or under it without reclaim where the caller may sleep (a
  * claim that cannot get it so lets go, allocates and comes back), or
  * atomically under it where the caller may not sleep anyway; a spare is
- * given back if unused.  Lock order: a port's lock, then reg->dom_lock,
- * then reg->list_lock; or a port's lock, then reg->park_lock, under
- * which another port's lock is only tried (port_park()).  The inner
- * ones are taken with BH off, under a port's lock or with
- * spin_lock_bh() (a new port node's list_lock).  A release runs in
- * softirq (a TCP socket closed by a segment), where a plain spin_lock()
- * of list_lock held by the task it interrupted would spin for ever.
+ * given back if unused.  Lock order: a port's lock, then reg->dom_lock;
+ * or a port's lock, then reg->park_lock, under which another port's lock
+ * is only tried (port_park()).  The inner ones are taken with BH off,
+ * under a port's lock.  A release runs in softirq (a TCP socket closed
+ * by a segment), where a plain spin_lock() of a lock held by the task it
+ * interrupted would spin for ever.
  *
  * Readers.  The packet path (ddemux_reg_find_other()) and lookups by
  * owner take only rcu_read_lock(): entries are immutable once published;
@@ -48,7 +47,7 @@
  * clears the pending flag of the reservation it made, without the lock
  * (ddemux_reg_settle()); only its owner's changes unlink an entry.
  *
- * Memory.  An entry is 104 bytes; a port node (96) and an address node
+ * Memory.  An entry is 104 bytes; a port node (80) and an address node
  * (72) are shared by the entries on them; each kind, and the domain
  * counters, has a slab of its own.  An emptied port node is parked
  * (port_park()), and a live port keeps one emptied address node
@@ -90,7 +89,6 @@ struct ddemux_port {
 	struct ddemux_domain dom0;
 	struct hlist_head addrs;	/* RCU list of struct ddemux_addr */
 	struct ddemux_addr *idle;	/* an empty one kept (addr_idle()) */
-	struct list_head all;		/* reg->port_list, RCU */
 	union {
 		struct list_head park;	/* reg->parked, while @parked */
 		struct rcu_head rcu;	/* unlinked, hence off reg->parked */
@@ -693,15 +691,6 @@ static struct ddemux_port *port_get(struct ddemux_registry *reg, u32 key,
 	spin_lock_init(&new->lock);
 	new->dom0 = set->dom;
 	INIT_HLIST_HEAD(&new->addrs);
-	/*
-	 * Listed before it can be found: a claim that finds it may empty
-	 * it and take it off the list (port_remove()) before this one
-	 * locks it.  Outside any port lock: a release in softirq takes
-	 * list_lock too.
-	 */
-	spin_lock_bh(&reg->list_lock);
-	list_add_tail_rcu(&new->all, &reg->port_list);
-	spin_unlock_bh(&reg->list_lock);
 	sp->port = NULL;
 	port = rhashtable_lookup_get_insert_fast(&reg->ports, &new->node,
 						 port_params);
@@ -709,11 +698,8 @@ static struct ddemux_port *port_get(struct ddemux_registry *reg, u32 key,
 		atomic_inc(&ddemux_port_users[key & 0xffff]);
 		return new;
 	}
-	/* another claim's came first, or no room: a list walker may see it */
-	spin_lock_bh(&reg->list_lock);
-	list_del_rcu(&new->all);
-	spin_unlock_bh(&reg->list_lock);
-	call_rcu(&new->rcu, port_free_rcu);
+	/* another claim's came first, or no room: never seen */
+	kmem_cache_free(port_cache, new);
 	return IS_ERR(port) ? ERR_PTR(-ENOMEM) : port;
 }
 
@@ -726,9 +712,6 @@ static void port_remove(struct ddemux_registry *reg, struct ddemux_port *port)
 {
 	port->dead = true;
 	rhashtable_remove_fast(&reg->ports, &port->node, port_params);
-	spin_lock(&reg->list_lock);
-	list_del_rcu(&port->all);
-	spin_unlock(&reg->list_lock);
 	if (!port->parked)
 		atomic_dec(&ddemux_port_users[port->key & 0xffff]);
 	call_rcu(&port->rcu, port_free_rcu);
@@ -1066,9 +1049,7 @@ int ddemux_reg_init(struct ddemux_registry *reg, unsigned int max)
 	int err;
 
 	memset(reg, 0, sizeof(*reg));
-	spin_lock_init(&reg->list_lock);
 	spin_lock_init(&reg->dom_lock);
-	INIT_LIST_HEAD(&reg->port_list);
 	spin_lock_init(&reg->park_lock);
 	INIT_LIST_HEAD(&reg->parked);
 	reg->max = max ? max : 1;
@@ -1123,6 +1104,24 @@ static void dom_free(void *ptr, void *arg)
 	kmem_cache_free(dom_cache, ptr);
 }
 
+/* A port node and all it holds, at once (ddemux_reg_destroy()). */
+static void port_free_all(void *ptr, void *arg)
+{
+	struct ddemux_port *port = ptr;
+	struct ddemux_addr *addr;
+	struct ddemux_entry *e;
+	struct hlist_node *n, *m;
+
+	hlist_for_each_entry_safe(addr, n, &port->addrs, pnode) {
+		hlist_for_each_entry_safe(e, m, &addr->entries, anode)
+			kmem_cache_free(entry_cache, e);
+		kmem_cache_free(addr_cache, addr);
+	}
+	if (!port->parked)
+		atomic_dec(&ddemux_port_users[port->key & 0xffff]);
+	kmem_cache_free(port_cache, port);
+}
+
 /**
  * ddemux_reg_destroy - free every entry; the registry is dead afterwards
  * @reg: the registry
@@ -1132,11 +1131,6 @@ static void dom_free(void *ptr, void *arg)
  */
 void ddemux_reg_destroy(struct ddemux_registry *reg)
 {
-	struct ddemux_port *port, *tmp;
-	struct ddemux_addr *addr;
-	struct ddemux_entry *e;
-	struct hlist_node *n, *m;
-
 	WRITE_ONCE(reg->dead, true);
 	synchronize_rcu();	/* no lock-free reader sees the tables now */
 
@@ -1147,18 +1141,8 @@ void ddemux_reg_destroy(struct ddemux_registry *reg)
 	rhashtable_free_and_destroy(&reg->doms, dom_free, NULL);
 	rhashtable_destroy(&reg->owners);
 	rhashtable_destroy(&reg->addrs);
-	rhashtable_destroy(&reg->ports);
-	list_for_each_entry_safe(port, tmp, &reg->port_list, all) {
-		hlist_for_each_entry_safe(addr, n, &port->addrs, pnode) {
-			hlist_for_each_entry_safe(e, m, &addr->entries, anode)
-				kmem_cache_free(entry_cache, e);
-			kmem_cache_free(addr_cache, addr);
-		}
-		if (!port->parked)
-			atomic_dec(&ddemux_port_users[port->key & 0xffff]);
-		kmem_cache_free(port_cache, port);
-	}
-	INIT_LIST_HEAD(&reg->port_list);
+	/* every live port node is in the port table, parked ones too */
+	rhashtable_free_and_destroy(&reg->ports, port_free_all, NULL);
 	INIT_LIST_HEAD(&reg->parked);
 	reg->nr_parked = 0;
 	atomic_set(&reg->nr, 0);
@@ -1674,12 +1658,13 @@ unsigned int ddemux_reg_count(struct ddemux_registry *reg)
 /* ---- walking every entry ------------------------------------------------- */
 
 /*
- * The walk behind /proc/net/ddemux/sockets: port by port, address by
- * address, under rcu_read_lock() alone, so that nothing is copied and
- * no claim waits on a reader; a row's writer-only fields are read under
- * its port's lock (ddemux_reg_iter_row()).  Between two reads (a
- * seq_file stop() and start()) it holds nothing, and a restart finds its
- * place again by counting rows, as the kernel's own /proc/net files do.
+ * The walk behind /proc/net/ddemux/sockets: port by port (by number,
+ * then protocol; see next_port()), address by address, under
+ * rcu_read_lock() alone, so that nothing is copied and no claim waits
+ * on a reader; a row's writer-only fields are read under its port's
+ * lock (ddemux_reg_iter_row()).  Between two reads (a seq_file stop()
+ * and start()) it holds nothing, and a restart finds its place again by
+ * counting rows, as the kernel's own /proc/net files do.
  */
 
 static struct ddemux_entry *first_entry(struct ddemux_addr *addr)
@@ -1697,14 +1682,31 @@ static struct ddemux_addr *next_addr(struct ddemux_reg_iter *it)
 	return hlist_entry_safe(n, struct ddemux_addr, pnode);
 }
 
+/*
+ * The next port node, by port number and then protocol, from the one
+ * at @it->next: a number no registry holds (ddemux_port_users) is
+ * passed over without a lookup.  A node that holds entries throughout
+ * the walk counts there and is in the port table throughout, so the
+ * walk finds it; parked nodes hold nothing and may be passed over.
+ */
 static struct ddemux_port *next_port(struct ddemux_reg_iter *it)
 {
-	struct list_head *head = &it->reg->port_list;
-	struct list_head *n = it->port ?
-		rcu_dereference(list_next_rcu(&it->port->all)) :
-		rcu_dereference(list_next_rcu(head));
+	struct ddemux_port *port;
+	u32 num, proto;
 
-	return n == head ? NULL : list_entry(n, struct ddemux_port, all);
+	while (it->next < DDEMUX_NPROTO << 16) {
+		num = it->next / DDEMUX_NPROTO;
+		proto = it->next % DDEMUX_NPROTO;
+		if (!atomic_read(&ddemux_port_users[num])) {
+			it->next = (num + 1) * DDEMUX_NPROTO;
+			continue;
+		}
+		it->next++;
+		port = port_find(it->reg, port_key(proto, num));
+		if (port)
+			return port;
+	}
+	return NULL;
 }
 
 /* Step to the next row; false past the last. */

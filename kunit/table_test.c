@@ -860,6 +860,46 @@ static void test_snapshot(struct kunit *test)
 	ddemux_reg_destroy(reg);
 }
 
+/*
+ * A walk finds every entry, by port number and then protocol, whatever
+ * the order of the claims: the same number under several protocols,
+ * the lowest and the highest numbers, and a parked port, which holds
+ * nothing, is passed over.
+ */
+static void test_walk_order(struct kunit *test)
+{
+	static const struct { const char *set; u8 proto; u16 port; } want[] = {
+		{ "udp 0.0.0.0:0 uid=1",	DDEMUX_UDP,	0 },
+		{ "tcp 0.0.0.0:7 uid=1",	DDEMUX_TCP,	7 },
+		{ "ping 0.0.0.0:7 uid=1",	DDEMUX_PING,	7 },
+		{ "tcp 0.0.0.0:53 uid=2",	DDEMUX_TCP,	53 },
+		{ "udp 10.0.0.1:53 uid=1",	DDEMUX_UDP,	53 },
+		{ "udplite [::]:53 uid=1",	DDEMUX_UDPLITE,	53 },
+		{ "tcp 0.0.0.0:65535 uid=3",	DDEMUX_TCP,	65535 },
+	};
+	struct ddemux_registry *reg = new_reg(test, 100);
+	struct ddemux_snap_row *rows;
+	struct ddemux_conflict c;
+	unsigned int nr, i;
+
+	/* claimed last first, and a port parked on the way */
+	claim(test, reg, 20, "udp 0.0.0.0:9 uid=1", 0, &c);
+	for (i = ARRAY_SIZE(want); i-- > 0;)
+		KUNIT_EXPECT_EQ(test, claim(test, reg, i, want[i].set, 0, &c),
+				DDEMUX_ALLOW);
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(20)));
+	KUNIT_ASSERT_EQ(test, walk_rows(reg, &rows, &nr), 0);
+	KUNIT_ASSERT_EQ(test, nr, ARRAY_SIZE(want));
+	for (i = 0; i < nr; i++) {
+		KUNIT_EXPECT_EQ_MSG(test, rows[i].set.proto, want[i].proto,
+				    "row %u", i);
+		KUNIT_EXPECT_EQ_MSG(test, rows[i].set.lport, want[i].port,
+				    "row %u", i);
+	}
+	kvfree(rows);
+	ddemux_reg_destroy(reg);
+}
+
 static void test_destroyed(struct kunit *test)
 {
 	struct ddemux_registry *reg = new_reg(test, 100);
@@ -1223,6 +1263,7 @@ static struct kunit_case ddemux_table_cases[] = {
 	KUNIT_CASE(test_domain_counters),
 	KUNIT_CASE(test_find_other),
 	KUNIT_CASE(test_snapshot),
+	KUNIT_CASE(test_walk_order),
 	KUNIT_CASE(test_destroyed),
 	KUNIT_CASE(test_domain_summary),
 	KUNIT_CASE(test_parked_ports),
