@@ -380,6 +380,7 @@ struct ddemux_registry {
 #define DDEMUX_CLAIM_IF_ABSENT	BIT(2)	/* only for an owner without entry */
 #define DDEMUX_CLAIM_NO_QUOTA	BIT(3)	/* past the domain's quota (at load) */
 #define DDEMUX_CLAIM_PICKED	BIT(4)	/* a port the kernel picked at random */
+#define DDEMUX_CLAIM_NEW_ADDR	BIT(5)	/* an address node is likely needed */
 
 /*
  * A socket that already holds a set and is about to change it reserves

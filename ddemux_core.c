@@ -843,14 +843,29 @@ static void keep_group(struct ddemux_aset *now, const struct ddemux_aset *old)
 		now->flags |= DDEMUX_GROUP;
 }
 
-/* Record @set for @owner without judging it: it is within a judged one. */
+/*
+ * Record @set for @owner without judging it: it is within a judged one,
+ * or @from, which @owner held.  A set on another local address than
+ * @from's usually needs an address node of its own (a datagram
+ * connect's source address): the claim allocates one up front.
+ */
+static void record_from(struct ddemux_net *dn, const void *owner,
+			const struct ddemux_aset *set,
+			const struct ddemux_aset *from)
+{
+	unsigned int flags = 0;
+	struct ddemux_conflict c;
+
+	if (from && !ipv6_addr_equal(&set->laddr, &from->laddr))
+		flags |= DDEMUX_CLAIM_NEW_ADDR;
+	ddemux_reg_claim(&dn->reg, owner, set, current_pid(), flags, NULL,
+			 claim_gfp(), &c);
+}
+
 static void record(struct ddemux_net *dn, const void *owner,
 		   const struct ddemux_aset *set)
 {
-	struct ddemux_conflict c;
-
-	ddemux_reg_claim(&dn->reg, owner, set, current_pid(), 0, NULL,
-			 claim_gfp(), &c);
+	record_from(dn, owner, set, NULL);
 }
 
 /**
@@ -910,7 +925,7 @@ void ddemux_relearn(struct ddemux_net *dn, struct sock *sk, int proto,
 		now.flags |= DDEMUX_CHILD;
 	}
 	if (had && ddemux_aset_within(&now, &old))
-		record(dn, sk, &now);
+		record_from(dn, sk, &now, &old);
 	else
 		ddemux_learn(dn, sock_net(sk), sk, &now, op);
 }
@@ -1318,7 +1333,7 @@ void ddemux_move_end(struct ddemux_move *m)
 	}
 	if ((m->key && ddemux_aset_within(&now, &m->to)) ||
 	    (m->had && ddemux_aset_within(&now, &m->from)))
-		record(dn, sk, &now);
+		record_from(dn, sk, &now, m->had ? &m->from : NULL);
 	else
 		ddemux_learn(dn, sock_net(sk), sk, &now, m->op);
 	if (m->key && m->key != sk)

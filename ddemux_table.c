@@ -22,15 +22,15 @@
  * ports do not wait.  The rhashtables serialise their own buckets.
  * Under a port lock nothing sleeps: what a claim may need (an entry,
  * an address node, a port node, a domain counter) is allocated before
- * the lock, or under it without reclaim where the caller may sleep (a
- * claim that cannot get it so lets go, allocates and comes back), or
- * atomically under it where the caller may not sleep anyway; a spare is
- * given back if unused.  Lock order: a port's lock, then reg->dom_lock;
- * or a port's lock, then reg->park_lock, under which another port's lock
- * is only tried (port_park()).  The inner ones are taken with BH off,
- * under a port's lock.  A release runs in softirq (a TCP socket closed
- * by a segment), where a plain spin_lock() of a lock held by the task it
- * interrupted would spin for ever.
+ * the lock where the caller may sleep (a claim that finds it needs more
+ * lets go, allocates and comes back), or atomically under it where the
+ * caller may not sleep anyway; a spare is given back if unused.  Lock
+ * order: a port's lock, then reg->dom_lock; or a port's lock, then
+ * reg->park_lock, under which another port's lock is only tried
+ * (port_park()).  The inner ones are taken with BH off, under a port's
+ * lock.  A release runs in softirq (a TCP socket closed by a segment),
+ * where a plain spin_lock() of a lock held by the task it interrupted
+ * would spin for ever.
  *
  * Readers.  The packet path (ddemux_reg_find_other()) and lookups by
  * owner take only rcu_read_lock(): entries are immutable once published;
@@ -463,16 +463,16 @@ static gfp_t gfp_nowait(gfp_t gfp)
 
 /*
  * A claim that holds a lock found it needs @need.  Where @gfp may sleep,
- * the spares are tried here without reclaim, and if that fails the claim
- * lets go and allocates them as @gfp allows (false).  Otherwise they are
- * allocated here, atomically as they would be outside (true; *@err is
- * -ENOMEM if one could not be).
+ * nothing is allocated under the lock: the claim lets go and allocates
+ * them as @gfp allows (false).  Otherwise they are allocated here,
+ * atomically as they would be outside (true; *@err is -ENOMEM if one
+ * could not be).
  */
 static bool spares_here(struct spares *sp, unsigned int need, gfp_t gfp,
 			int *err)
 {
 	if (gfpflags_allow_blocking(gfp))
-		return spares_fill(sp, need, gfp_nowait(gfp));
+		return false;
 	if (!spares_fill(sp, need, gfp))
 		*err = -ENOMEM;
 	return true;
@@ -1200,10 +1200,12 @@ enum ddemux_verdict ddemux_reg_claim(struct ddemux_registry *reg,
 		return DDEMUX_ALLOW;	/* the namespace is going away */
 
 	/*
-	 * What a claim usually needs: an entry.  A domain's counters exist
-	 * but for its first set, for which the claim comes back.
+	 * What a claim usually needs: an entry, and an address node where
+	 * the caller expects one (DDEMUX_CLAIM_NEW_ADDR).  A domain's
+	 * counters exist but for its first set, for which the claim comes
+	 * back, as for a node it did not expect.
 	 */
-	need = SPARE_E;
+	need = SPARE_E | (flags & DDEMUX_CLAIM_NEW_ADDR ? SPARE_ADDR : 0);
 again:
 	if (!spares_fill(&sp, need, gfp)) {
 		err = -ENOMEM;
