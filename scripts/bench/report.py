@@ -266,9 +266,18 @@ def targets(res):
     if sized:
         n, c = max(sized)
         m = statistics.median(res.values("registry", c, "ddemux"))
-        got.append((m <= REGISTRY_BYTES,
-                    f"at most {REGISTRY_BYTES} bytes per entry at {n:,} "
-                    f"entries: {m:.0f}"))
+        # the kernel's own count, address nodes and slab pages included:
+        # the target is met only when that is within it too
+        mc = f"bytes-per-entry-meminfo-{n}"
+        mi = (statistics.median(res.values("registry", mc, "ddemux"))
+              if mc in res.cases("registry") else None)
+        text = (f"at most {REGISTRY_BYTES} bytes per entry at {n:,} "
+                f"entries: {m:.0f} by the allocator's count of entries, "
+                f"port nodes and tables")
+        if mi is not None:
+            text += f"; {mi:.0f} by /proc/meminfo, address nodes included"
+        got.append((m <= REGISTRY_BYTES and
+                    (mi is None or mi <= REGISTRY_BYTES), text))
     return got
 
 
