@@ -398,11 +398,11 @@ static void dom_hint_set(struct ddemux_registry *reg, struct ddemux_dom *d)
 
 /*
  * What a claim may need, its spares: an entry is allocated before any
- * lock; the claim then looks up each table once, under the port's lock,
- * and should it find something missing that it has no spare of
- * (SPARE_*), it allocates that there without sleeping (spares_here());
- * where that fails and the caller may sleep, it lets go of the lock,
- * allocates and starts again.
+ * lock (and an address node, for DDEMUX_CLAIM_NEW_ADDR); the claim then
+ * looks up each table once, under the port's lock, and should it find
+ * something missing that it has no spare of (SPARE_*), it allocates that
+ * there atomically where the caller may not sleep, and otherwise lets go
+ * of the lock, allocates and starts again (spares_here()).
  */
 #define SPARE_E		BIT(0)
 #define SPARE_PORT	BIT(1)
@@ -455,7 +455,7 @@ static bool spares_fill(struct spares *sp, unsigned int need, gfp_t gfp)
 	       (!(need & SPARE_CG) || sp->dom[1]);
 }
 
-/* @gfp without what may sleep: for a caller that may, under a lock. */
+/* @gfp without what may sleep: for a caller that may, under RCU (port_get()). */
 static gfp_t gfp_nowait(gfp_t gfp)
 {
 	return (gfp & ~__GFP_DIRECT_RECLAIM) | __GFP_NOWARN;
