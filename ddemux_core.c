@@ -1263,6 +1263,7 @@ int ddemux_move_begin_flags(struct ddemux_move *m, struct ddemux_net *dn,
 	m->op = op;
 	m->key = NULL;
 	m->resv = NULL;
+	m->port_only = false;
 	err = ddemux_gate(dn, sk);
 	if (err)
 		return err;
@@ -1313,6 +1314,14 @@ void ddemux_move_end(struct ddemux_move *m)
 	if (!port) {
 		ddemux_forget(dn, sk);
 		goto out;
+	}
+	/*
+	 * A first set the caller vouches the kernel only gave its port
+	 * (ddemux_move_end_port()): as reserved, if that port is the one.
+	 */
+	if (m->port_only && m->key == sk && m->resv && port == m->to.lport) {
+		ddemux_reg_settle(m->resv);
+		return;
 	}
 	ddemux_sk_aset(sk, m->proto, port, &now);
 	if (m->had)

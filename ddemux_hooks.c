@@ -304,7 +304,14 @@ static int ddemux_get_port(enum gp_kind k, struct sock *sk,
 	}
 	if (ret && ctx)
 		ping_set_addr(sk, NULL);
-	if (m.dn)
+	/*
+	 * inet_csk_get_port() and udp_lib_get_port() store the port and
+	 * touch no other field of the set (ping_get_port() is left to the
+	 * read-back: ping_set_addr() moved its address for the call).
+	 */
+	if (m.dn && !ret && k != GP_PING)
+		ddemux_move_end_port(&m);
+	else if (m.dn)
 		ddemux_move_end(&m);
 	return ret;
 }
