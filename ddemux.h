@@ -466,6 +466,10 @@ bool ddemux_reg_find_other(struct ddemux_registry *reg,
 			   struct ddemux_aset *found);
 bool ddemux_reg_port_used(struct ddemux_registry *reg, u8 proto, u16 port);
 unsigned int ddemux_reg_count(struct ddemux_registry *reg);
+#if IS_ENABLED(CONFIG_DDEMUX_KUNIT_TEST)
+unsigned int ddemux_reg_addr_nodes(struct ddemux_registry *reg,
+				   unsigned int *indexed);
+#endif
 
 extern atomic_t *ddemux_port_users;
 

@@ -12,7 +12,10 @@
  * find a port node by (protocol << 16 | port), an address node by
  * (port key, address), and an entry by its owner (the socket pointer, or
  * its reservation key) for updates and removal.  A fourth counts the
- * entries of each uid and each cgroup, for the per-domain quota.
+ * entries of each uid and each cgroup, for the per-domain quota.  A port
+ * holds one or two addresses as a rule: its address nodes enter the
+ * address table only once it holds more than ADDR_WALK of them
+ * (port_index()); until then they are found on its list.
  *
  * Locking.  Each port node has a spinlock, taken with spin_lock_bh()
  * (sockets are released from softirq), that serialises every change of
@@ -83,6 +86,7 @@ struct ddemux_port {
 	bool dead;			/* unlinked; under @lock */
 	bool parked;			/* empty, on reg->parked; under @lock */
 	bool picked;			/* made for a picked port: not parked */
+	bool indexed;			/* its address nodes are in reg->addrs */
 	unsigned int nr;		/* entries on this port; under @lock */
 	unsigned int uid_other;		/* entries whose uid is not dom0's */
 	unsigned int cg_other;		/* entries whose cgroup is not dom0's */
@@ -287,27 +291,46 @@ static __flatten struct ddemux_addr *addr_find(struct ddemux_registry *reg,
 }
 
 /*
- * The address node of @laddr on @port, whose lock is held (the port's
- * list and the address table agree under it): a port holds one or two
- * addresses as a rule, and reading a few list nodes costs less than a
- * lookup; a port that holds more is left to the table.
+ * The most address nodes a port keeps off the address table, found by
+ * walking its list: a port holds one or two addresses as a rule, and
+ * reading a few list nodes costs less than a lookup, and less than
+ * inserting each node into the table and removing it again.  A port
+ * that comes to hold more is indexed (port_index()) for the rest of its
+ * life, so that a lookup on it stays one table lookup however many
+ * addresses it holds.
  */
 #define ADDR_WALK	4
 
+/*
+ * The address node of @laddr on @port, in an RCU read section or under
+ * the port's lock.  @port->indexed goes from false to true once, under
+ * the lock, after every node on the port is in the table
+ * (port_index()); a reader that sees it false walks the list, which
+ * holds every node whatever the flag says.
+ */
+static struct ddemux_addr *addr_lookup(struct ddemux_registry *reg,
+				       struct ddemux_port *port,
+				       const struct in6_addr *laddr)
+{
+	struct ddemux_addr *addr;
+
+	/* pairs with the release in port_index() */
+	if (smp_load_acquire(&port->indexed))
+		return addr_find(reg, port->key, laddr);
+	hlist_for_each_entry_rcu(addr, &port->addrs, pnode,
+				 lockdep_is_held(&port->lock))
+		if (ipv6_addr_equal(&addr->key.laddr, laddr))
+			return addr;
+	return NULL;
+}
+
+/* addr_lookup() for the holder of @port's lock */
 static struct ddemux_addr *addr_of(struct ddemux_registry *reg,
 				   struct ddemux_port *port,
 				   const struct in6_addr *laddr)
 {
-	struct ddemux_addr *addr;
-	unsigned int n = 0;
-
-	hlist_for_each_entry(addr, &port->addrs, pnode) {
-		if (ipv6_addr_equal(&addr->key.laddr, laddr))
-			return addr;
-		if (++n == ADDR_WALK)
-			return addr_find(reg, port->key, laddr);
-	}
-	return NULL;
+	lockdep_assert_held(&port->lock);
+	return addr_lookup(reg, port, laddr);
 }
 
 static __flatten struct ddemux_entry *owner_find(struct ddemux_registry *reg,
@@ -723,7 +746,8 @@ static void addr_remove(struct ddemux_registry *reg, struct ddemux_port *port,
 {
 	if (port->idle == addr)
 		port->idle = NULL;
-	rhashtable_remove_fast(&reg->addrs, &addr->node, addr_params);
+	if (port->indexed)
+		rhashtable_remove_fast(&reg->addrs, &addr->node, addr_params);
 	hlist_del_rcu(&addr->pnode);
 	call_rcu(&addr->rcu, addr_free_rcu);
 }
@@ -819,19 +843,53 @@ static void port_unpark(struct ddemux_registry *reg, struct ddemux_port *port,
 	WRITE_ONCE(port->parked, false);
 }
 
+/*
+ * @port (locked) is about to hold more than ADDR_WALK address nodes:
+ * put them all in the address table, then say so.  Returns false,
+ * changing nothing, if the table refused one.
+ */
+static bool port_index(struct ddemux_registry *reg, struct ddemux_port *port)
+{
+	struct ddemux_addr *addr, *undo;
+
+	hlist_for_each_entry(addr, &port->addrs, pnode) {
+		if (!rhashtable_insert_fast(&reg->addrs, &addr->node,
+					    addr_params))
+			continue;
+		hlist_for_each_entry(undo, &port->addrs, pnode) {
+			if (undo == addr)
+				break;
+			rhashtable_remove_fast(&reg->addrs, &undo->node,
+					       addr_params);
+		}
+		return false;
+	}
+	/* lock-free readers that see it find every node in the table */
+	smp_store_release(&port->indexed, true);
+	return true;
+}
+
 /* A new address node of @laddr on @port (locked), from @sp's spare. */
 static struct ddemux_addr *addr_new(struct ddemux_registry *reg,
 				    struct ddemux_port *port,
 				    const struct in6_addr *laddr,
 				    struct spares *sp)
 {
-	struct ddemux_addr *addr = sp->addr;
+	struct ddemux_addr *addr = sp->addr, *a;
+	unsigned int n = 0;
 
 	addr->key.port = port->key;
 	addr->key.laddr = *laddr;
 	addr->nr = 0;
 	INIT_HLIST_HEAD(&addr->entries);
-	if (rhashtable_insert_fast(&reg->addrs, &addr->node, addr_params))
+	if (!port->indexed) {
+		hlist_for_each_entry(a, &port->addrs, pnode)
+			n++;
+		if (n >= ADDR_WALK && !port_index(reg, port))
+			return NULL;
+	}
+	if (port->indexed &&
+	    rhashtable_insert_fast(&reg->addrs, &addr->node, addr_params))
 		return NULL;
 	sp->addr = NULL;
 	hlist_add_head_rcu(&addr->pnode, &port->addrs);
@@ -1616,10 +1674,10 @@ bool ddemux_reg_find_other(struct ddemux_registry *reg,
 	rcu_read_lock();
 	port = READ_ONCE(reg->dead) ? NULL : port_find(reg, key);
 	if (port && !port_all_in(port, dom, domain_mask)) {
-		hit = find_in(addr_find(reg, key, &pa->laddr), pa, dom,
+		hit = find_in(addr_lookup(reg, port, &pa->laddr), pa, dom,
 			      domain_mask, found);
 		if (!hit && !ipv6_addr_any(&pa->laddr))
-			hit = find_in(addr_find(reg, key, &in6addr_any), pa,
+			hit = find_in(addr_lookup(reg, port, &in6addr_any), pa,
 				      dom, domain_mask, found);
 	}
 	rcu_read_unlock();
@@ -1656,6 +1714,37 @@ unsigned int ddemux_reg_count(struct ddemux_registry *reg)
 {
 	return atomic_read(&reg->nr);
 }
+
+#if IS_ENABLED(CONFIG_DDEMUX_KUNIT_TEST)
+/**
+ * ddemux_reg_addr_nodes - count the address nodes, for the tests
+ * @reg: the registry, which nothing changes meanwhile
+ * @indexed: out, how many of them are in the address table
+ *
+ * Returns how many there are, on every port, parked ones too.
+ */
+unsigned int ddemux_reg_addr_nodes(struct ddemux_registry *reg,
+				   unsigned int *indexed)
+{
+	struct rhashtable_iter iter;
+	struct ddemux_port *port;
+	struct ddemux_addr *addr;
+	unsigned int n = 0;
+
+	*indexed = atomic_read(&reg->addrs.nelems);
+	rhashtable_walk_enter(&reg->ports, &iter);
+	rhashtable_walk_start(&iter);
+	while ((port = rhashtable_walk_next(&iter))) {
+		if (IS_ERR(port))
+			continue;	/* -EAGAIN: a resize; nothing changes */
+		hlist_for_each_entry_rcu(addr, &port->addrs, pnode)
+			n++;
+	}
+	rhashtable_walk_stop(&iter);
+	rhashtable_walk_exit(&iter);
+	return n;
+}
+#endif
 
 /* ---- walking every entry ------------------------------------------------- */
 

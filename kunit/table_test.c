@@ -49,6 +49,19 @@ static int walk_rows(struct ddemux_registry *reg, struct ddemux_snap_row **rows,
 	return 0;
 }
 
+/* The address nodes @reg holds; none of them indexed when @plain. */
+static unsigned int addr_nodes_of(struct kunit *test,
+				  struct ddemux_registry *reg, bool plain)
+{
+	unsigned int indexed, n = ddemux_reg_addr_nodes(reg, &indexed);
+
+	if (plain)
+		KUNIT_EXPECT_EQ(test, indexed, 0U);
+	return n;
+}
+
+#define addr_nodes(reg) addr_nodes_of(test, reg, true)
+
 static struct ddemux_registry *new_reg(struct kunit *test, unsigned int max)
 {
 	struct ddemux_registry *reg = kunit_kzalloc(test, sizeof(*reg),
@@ -828,6 +841,78 @@ static void test_find_other(struct kunit *test)
 	ddemux_reg_destroy(reg);
 }
 
+/*
+ * A port's address nodes enter the address table only once it holds more
+ * than ADDR_WALK (4) of them; claims and the packet-path lookup find the
+ * same sets either way, and an indexed port stays indexed.
+ */
+static void test_addr_index(struct kunit *test)
+{
+	struct ddemux_registry *reg = new_reg(test, 100);
+	struct ddemux_domain d1 = { .uid = KUIDT_INIT(1) };
+	struct ddemux_domain d3 = { .uid = KUIDT_INIT(3) };
+	unsigned int i, indexed, n;
+	struct ddemux_conflict c;
+	struct ddemux_paddr reply;
+	struct ddemux_aset found;
+	struct ddemux_pkt pkt;
+	char desc[64];
+
+	for (i = 0; i < 7; i++) {
+		/* 10.0.0.1 to .7, uid 1 and 2 in turn */
+		snprintf(desc, sizeof(desc), "udp 10.0.0.%u:53 uid=%u", i + 1,
+			 1 + i % 2);
+		KUNIT_EXPECT_EQ(test, claim(test, reg, i, desc, 0, &c),
+				DDEMUX_ALLOW);
+		n = ddemux_reg_addr_nodes(reg, &indexed);
+		KUNIT_EXPECT_EQ(test, n, i + 1);
+		KUNIT_EXPECT_EQ(test, indexed, i < 4 ? 0 : i + 1);
+		/* every address found, before and after the port is indexed */
+		snprintf(desc, sizeof(desc), "udp 10.0.0.%u:53 > 10.0.0.99:4000",
+			 i + 1);
+		pkt = tu_pkt(test, desc);
+		ddemux_reply_of(&pkt, &reply);
+		KUNIT_EXPECT_TRUE(test, ddemux_reg_find_other(reg, &reply, &d3,
+							      DDEMUX_DOM_UID,
+							      &found));
+		KUNIT_EXPECT_EQ(test, __kuid_val(found.dom.uid), 1 + i % 2);
+		KUNIT_EXPECT_EQ(test, ddemux_reg_find_other(reg, &reply, &d1,
+							    DDEMUX_DOM_UID,
+							    &found), i % 2 == 1);
+		/* and each one refuses another domain's claim of it */
+		snprintf(desc, sizeof(desc), "udp 10.0.0.%u:53 uid=3", i + 1);
+		KUNIT_EXPECT_EQ(test, claim(test, reg, 20, desc, 0, &c),
+				DDEMUX_DENY);
+		KUNIT_EXPECT_EQ(test, __kuid_val(c.holder.dom.uid), 1 + i % 2);
+	}
+	/* an address nobody holds, on the indexed port */
+	pkt = tu_pkt(test, "udp 10.0.0.9:53 > 10.0.0.99:4000");
+	ddemux_reply_of(&pkt, &reply);
+	KUNIT_EXPECT_FALSE(test, ddemux_reg_find_other(reg, &reply, &d3,
+						       DDEMUX_DOM_UID, &found));
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 20, "udp 10.0.0.9:53 uid=3", 0,
+				    &c), DDEMUX_ALLOW);
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(20)));
+	/* back to two addresses: still indexed, still found */
+	for (i = 2; i < 7; i++)
+		KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(i)));
+	n = ddemux_reg_addr_nodes(reg, &indexed);
+	KUNIT_EXPECT_EQ(test, indexed, n);
+	KUNIT_EXPECT_GE(test, n, 2U);
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 20, "udp 0.0.0.0:53 uid=3", 0,
+				    &c), DDEMUX_DENY);
+	pkt = tu_pkt(test, "udp 10.0.0.2:53 > 10.0.0.99:4000");
+	ddemux_reply_of(&pkt, &reply);
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_find_other(reg, &reply, &d1,
+						      DDEMUX_DOM_UID, &found));
+	/* a port of its own with few addresses is not */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 30, "udp 10.0.0.1:54 uid=1", 0,
+				    &c), DDEMUX_ALLOW);
+	KUNIT_EXPECT_EQ(test, ddemux_reg_addr_nodes(reg, &i), n + 1);
+	KUNIT_EXPECT_EQ(test, i, n);
+	ddemux_reg_destroy(reg);
+}
+
 static void test_snapshot(struct kunit *test)
 {
 	struct ddemux_registry *reg = new_reg(test, 100);
@@ -1118,15 +1203,15 @@ static void test_parked_ports(struct kunit *test)
 	for (i = 0; i < 2; i++) {
 		KUNIT_EXPECT_EQ(test, claim(test, reg, 0, "udp 10.0.0.1:7100 uid=1 ra", 0, &c),
 				DDEMUX_ALLOW);
-		KUNIT_EXPECT_EQ(test, atomic_read(&reg->addrs.nelems), 3);
+		KUNIT_EXPECT_EQ(test, addr_nodes(reg), 3);
 		KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(0)));
-		KUNIT_EXPECT_EQ(test, atomic_read(&reg->addrs.nelems), 3);
+		KUNIT_EXPECT_EQ(test, addr_nodes(reg), 3);
 	}
 	KUNIT_EXPECT_EQ(test, claim(test, reg, 0, "udp 10.0.0.3:7100 uid=1 ra", 0, &c),
 			DDEMUX_ALLOW);
 	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(0)));
 	/* 10.0.0.2's, the parked 7000's, 10.0.0.3's kept; 10.0.0.1's gone */
-	KUNIT_EXPECT_EQ(test, atomic_read(&reg->addrs.nelems), 3);
+	KUNIT_EXPECT_EQ(test, addr_nodes(reg), 3);
 	KUNIT_EXPECT_EQ(test, claim(test, reg, 0, "udp 0.0.0.0:7100 uid=1 ra", 0, &c),
 			DDEMUX_DENY);
 	KUNIT_EXPECT_EQ(test, claim(test, reg, 2, "udp 0.0.0.0:7100 uid=2 ra", 0, &c),
@@ -1262,6 +1347,7 @@ static struct kunit_case ddemux_table_cases[] = {
 	KUNIT_CASE(test_quota),
 	KUNIT_CASE(test_domain_counters),
 	KUNIT_CASE(test_find_other),
+	KUNIT_CASE(test_addr_index),
 	KUNIT_CASE(test_snapshot),
 	KUNIT_CASE(test_walk_order),
 	KUNIT_CASE(test_destroyed),
