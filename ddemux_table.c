@@ -93,6 +93,7 @@ struct ddemux_port {
 	struct ddemux_domain dom0;
 	struct hlist_head addrs;	/* RCU list of struct ddemux_addr */
 	struct ddemux_addr *idle;	/* an empty one kept (addr_idle()) */
+	struct ddemux_entry *spare;	/* an unlinked one kept (entry_keep()) */
 	union {
 		struct list_head park;	/* reg->parked, while @parked */
 		struct rcu_head rcu;	/* unlinked, hence off reg->parked */
@@ -129,7 +130,10 @@ struct ddemux_entry {
 		/* once unlinked: readers may still follow anode.next */
 		struct {
 			struct hlist_node *anode_next;
-			struct rcu_head rcu;
+			union {
+				struct rcu_head rcu;	/* being freed */
+				unsigned long gp;	/* kept: entry_keep() */
+			};
 		};
 	};
 	struct ddemux_aset set;
@@ -727,6 +731,56 @@ static struct ddemux_port *port_get(struct ddemux_registry *reg, u32 key,
 }
 
 /*
+ * An unlinked entry is not freed at once: lock-free readers may still be
+ * on it until a grace period has passed.  Rather than freeing each one
+ * after a grace period and allocating the next claim's, a port keeps one
+ * (@port->spare), with the state RCU was in when it was unlinked; a claim
+ * on the port takes it once a grace period has passed since
+ * (poll_state_synchronize_rcu()), which the next bind of a port number
+ * usually finds (a server restarted, a bind and close in a loop), and an
+ * entry made of it is as new: nobody can still be on it.  Under the
+ * port's lock; the port frees it when it goes (port_remove()).  A kept
+ * entry stays charged to the memory cgroup that allocated it, whoever
+ * claims with it next: one an entry's worth a port at most.
+ */
+static void entry_keep(struct ddemux_port *port, struct ddemux_entry *e)
+{
+	if (port->spare) {
+		call_rcu(&e->rcu, entry_free_rcu);
+		return;
+	}
+	e->gp = get_state_synchronize_rcu();
+	port->spare = e;
+}
+
+/* @port's (locked) kept entry, if a grace period has passed since. */
+static struct ddemux_entry *entry_reuse(struct ddemux_port *port)
+{
+	struct ddemux_entry *e = port->spare;
+
+	if (!e || !poll_state_synchronize_rcu(e->gp))
+		return NULL;
+	port->spare = NULL;
+	return e;
+}
+
+/*
+ * Would entry_reuse() give an entry?  A hint, for a claim that has not
+ * taken the port's lock yet (in an RCU read section, which keeps a kept
+ * entry from being freed): it decides whether to allocate before it.
+ */
+static bool entry_reusable(const struct ddemux_port *port)
+{
+	const struct ddemux_entry *e = READ_ONCE(port->spare);
+
+	/*
+	 * The lock holder may be taking @e meanwhile and writing over @gp:
+	 * a wrong hint costs only an allocation, or a second try.
+	 */
+	return e && poll_state_synchronize_rcu(data_race(e->gp));
+}
+
+/*
  * Unlink an empty port node (under its lock); freed after a grace
  * period.  A parked node stopped counting in ddemux_port_users when it
  * was parked.
@@ -734,6 +788,10 @@ static struct ddemux_port *port_get(struct ddemux_registry *reg, u32 key,
 static void port_remove(struct ddemux_registry *reg, struct ddemux_port *port)
 {
 	port->dead = true;
+	if (port->spare) {
+		call_rcu(&port->spare->rcu, entry_free_rcu);
+		port->spare = NULL;
+	}
 	rhashtable_remove_fast(&reg->ports, &port->node, port_params);
 	if (!port->parked)
 		atomic_dec(&ddemux_port_users[port->key & 0xffff]);
@@ -909,7 +967,7 @@ static void entry_unlink(struct ddemux_registry *reg, struct ddemux_port *port,
 
 	hlist_del_rcu(&e->anode);
 	port_account(port, &e->set, -1);
-	call_rcu(&e->rcu, entry_free_rcu);
+	entry_keep(port, e);
 	if (addr)
 		addr->nr--;
 	if (--port->nr) {
@@ -1177,6 +1235,8 @@ static void port_free_all(void *ptr, void *arg)
 	}
 	if (!port->parked)
 		atomic_dec(&ddemux_port_users[port->key & 0xffff]);
+	if (port->spare)
+		kmem_cache_free(entry_cache, port->spare);
 	kmem_cache_free(port_cache, port);
 }
 
@@ -1258,12 +1318,13 @@ enum ddemux_verdict ddemux_reg_claim(struct ddemux_registry *reg,
 		return DDEMUX_ALLOW;	/* the namespace is going away */
 
 	/*
-	 * What a claim usually needs: an entry, and an address node where
-	 * the caller expects one (DDEMUX_CLAIM_NEW_ADDR).  A domain's
-	 * counters exist but for its first set, for which the claim comes
-	 * back, as for a node it did not expect.
+	 * What a claim usually needs: an entry, unless its port keeps one
+	 * (see below), and an address node where the caller expects one
+	 * (DDEMUX_CLAIM_NEW_ADDR).  A domain's counters exist but for its
+	 * first set, for which the claim comes back, as for a node it did
+	 * not expect.
 	 */
-	need = SPARE_E | (flags & DDEMUX_CLAIM_NEW_ADDR ? SPARE_ADDR : 0);
+	need = flags & DDEMUX_CLAIM_NEW_ADDR ? SPARE_ADDR : 0;
 again:
 	if (!spares_fill(&sp, need, gfp)) {
 		err = -ENOMEM;
@@ -1284,6 +1345,14 @@ again:
 			err = -ENOMEM;
 			goto out_rcu;
 		}
+		/*
+		 * An entry, unless the port has one to reuse: allocated here,
+		 * under RCU, before the lock, without reclaim where the claim
+		 * may sleep.  Should that fail, the claim finds it missing
+		 * under the lock, as any spare (spares_here()).
+		 */
+		if (!sp.e && !entry_reusable(port))
+			spares_fill(&sp, SPARE_E, gfp_nowait(gfp));
 		spin_lock_bh(&port->lock);
 		if (!port->dead)
 			break;
@@ -1310,6 +1379,8 @@ again:
 		c->recorded = old;
 		goto out;
 	}
+	if (!sp.e)
+		sp.e = entry_reuse(port);
 	need = (sp.e ? 0 : SPARE_E) | (addr || sp.addr ? 0 : SPARE_ADDR);
 	if (need) {
 		if (!spares_here(&sp, need, gfp, &err))

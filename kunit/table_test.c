@@ -913,6 +913,54 @@ static void test_addr_index(struct kunit *test)
 	ddemux_reg_destroy(reg);
 }
 
+/*
+ * An entry a release unlinks is kept by its port and made the next
+ * claim's on that port once a grace period has passed, as new.
+ */
+static void test_entry_reuse(struct kunit *test)
+{
+	struct ddemux_registry *reg = new_reg(test, 100);
+	struct ddemux_entry *e1, *e2;
+	struct ddemux_conflict c;
+	struct ddemux_aset got;
+
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 0, "tcp 10.0.0.1:80 uid=1", 0, &c),
+			DDEMUX_ALLOW);
+	e1 = c.recorded;
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 1, "tcp 10.0.0.2:80 uid=2", 0, &c),
+			DDEMUX_ALLOW);
+	e2 = c.recorded;
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(0)));
+	synchronize_rcu();
+	/* another owner, domain and address: the entry is made anew */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 2, "tcp 10.0.0.3:80 uid=3", 0, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_PTR_EQ(test, c.recorded, e1);
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_get(reg, OWNER(2), &got, NULL));
+	KUNIT_EXPECT_EQ(test, __kuid_val(got.dom.uid), 3);
+	KUNIT_EXPECT_FALSE(test, ddemux_reg_get(reg, OWNER(0), &got, NULL));
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 3, "tcp 10.0.0.3:80 uid=1", 0, &c),
+			DDEMUX_DENY);
+	KUNIT_EXPECT_EQ(test, __kuid_val(c.holder.dom.uid), 3);
+	/* a port keeps one: the second entry released goes */
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(1)));
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(2)));
+	synchronize_rcu();
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 4, "tcp 10.0.0.4:80 uid=1", 0, &c),
+			DDEMUX_ALLOW);
+	KUNIT_EXPECT_PTR_EQ(test, c.recorded, e2);
+	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 1U);
+	/* a port that goes frees the one it keeps (a picked one: not parked) */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 5, "udp 0.0.0.0:40000 uid=1",
+				    DDEMUX_CLAIM_PICKED, &c), DDEMUX_ALLOW);
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 6, "udp 0.0.0.0:40001 uid=1",
+				    DDEMUX_CLAIM_PICKED, &c), DDEMUX_ALLOW);
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(5)));
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(6)));
+	KUNIT_EXPECT_FALSE(test, ddemux_reg_port_used(reg, DDEMUX_UDP, 40000));
+	ddemux_reg_destroy(reg);
+}
+
 static void test_snapshot(struct kunit *test)
 {
 	struct ddemux_registry *reg = new_reg(test, 100);
@@ -1348,6 +1396,7 @@ static struct kunit_case ddemux_table_cases[] = {
 	KUNIT_CASE(test_domain_counters),
 	KUNIT_CASE(test_find_other),
 	KUNIT_CASE(test_addr_index),
+	KUNIT_CASE(test_entry_reuse),
 	KUNIT_CASE(test_snapshot),
 	KUNIT_CASE(test_walk_order),
 	KUNIT_CASE(test_destroyed),
