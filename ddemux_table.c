@@ -38,7 +38,9 @@
  * Readers.  The packet path (ddemux_reg_find_other()) and lookups by
  * owner take only rcu_read_lock(): entries are immutable once published;
  * a changed set is a new entry, linked before the old one is unlinked,
- * and removed entries and nodes are freed after a grace period.  (The
+ * and removed entries and nodes are freed after a grace period, or, for
+ * the one entry a port keeps, reused once one has passed (entry_keep()).
+ * (The
  * one change in place: a reservation that becomes its socket's entry
  * trades its key for the socket, ddemux_reg_commit(); readers compare
  * owners with ddemux_key_owner(), which is the socket for both.)  The
@@ -50,15 +52,18 @@
  * clears the pending flag of the reservation it made, without the lock
  * (ddemux_reg_settle()); only its owner's changes unlink an entry.
  *
- * Memory.  An entry is 104 bytes; a port node (80) and an address node
+ * Memory.  An entry is 104 bytes; a port node (88) and an address node
  * (72) are shared by the entries on them; each kind, and the domain
  * counters, has a slab of its own.  An emptied port node is parked
- * (port_park()), and a live port keeps one emptied address node
- * (addr_idle()), for the next claim.  Each rhashtable adds between 4/3
- * and 8/3 bucket pointers per element (it doubles when three quarters
- * full), but the owner table stops at one bucket an entry the registry
- * may hold (ddemux_reg_init()).  With a memory cgroup, what a task
- * claims is charged to it.
+ * (port_park()), a live port keeps one emptied address node
+ * (addr_idle()), and a port keeps one unlinked entry (entry_keep()),
+ * for the next claim.  Each rhashtable adds between 4/3 and 8/3 bucket
+ * pointers per element (it doubles when three quarters full), but the
+ * owner table stops at one bucket an entry the registry may hold
+ * (ddemux_reg_init()), and the address table holds only the nodes of
+ * ports with more than ADDR_WALK addresses.  With a memory cgroup, what
+ * a task claims is charged to it (a kept entry, to whoever allocated
+ * it).
  */
 #include <linux/kernel.h>
 #include <linux/slab.h>
@@ -750,7 +755,7 @@ static void entry_keep(struct ddemux_port *port, struct ddemux_entry *e)
 		return;
 	}
 	e->gp = get_state_synchronize_rcu();
-	port->spare = e;
+	WRITE_ONCE(port->spare, e);	/* entry_reusable() peeks */
 }
 
 /* @port's (locked) kept entry, if a grace period has passed since. */
@@ -760,7 +765,7 @@ static struct ddemux_entry *entry_reuse(struct ddemux_port *port)
 
 	if (!e || !poll_state_synchronize_rcu(e->gp))
 		return NULL;
-	port->spare = NULL;
+	WRITE_ONCE(port->spare, NULL);
 	return e;
 }
 
@@ -790,7 +795,7 @@ static void port_remove(struct ddemux_registry *reg, struct ddemux_port *port)
 	port->dead = true;
 	if (port->spare) {
 		call_rcu(&port->spare->rcu, entry_free_rcu);
-		port->spare = NULL;
+		WRITE_ONCE(port->spare, NULL);
 	}
 	rhashtable_remove_fast(&reg->ports, &port->node, port_params);
 	if (!port->parked)
