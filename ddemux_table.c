@@ -312,10 +312,12 @@ static __flatten struct ddemux_addr *addr_find(struct ddemux_registry *reg,
 
 /*
  * The address node of @laddr on @port, in an RCU read section or under
- * the port's lock.  @port->indexed goes from false to true once, under
- * the lock, after every node on the port is in the table
- * (port_index()); a reader that sees it false walks the list, which
- * holds every node whatever the flag says.
+ * the port's lock.  The wildcard's, which every lookup of a specific
+ * address asks for too, is the first on the port's list when there is
+ * one (addr_new()).  Of the others: @port->indexed goes from false to
+ * true once, under the lock, after every node on the port is in the
+ * table (port_index()); a reader that sees it false walks the list,
+ * which holds every node whatever the flag says.
  */
 static struct ddemux_addr *addr_lookup(struct ddemux_registry *reg,
 				       struct ddemux_port *port,
@@ -323,6 +325,12 @@ static struct ddemux_addr *addr_lookup(struct ddemux_registry *reg,
 {
 	struct ddemux_addr *addr;
 
+	if (ipv6_addr_any(laddr)) {
+		addr = hlist_entry_safe(rcu_dereference_check(hlist_first_rcu(&port->addrs),
+							      lockdep_is_held(&port->lock)),
+					struct ddemux_addr, pnode);
+		return addr && ipv6_addr_any(&addr->key.laddr) ? addr : NULL;
+	}
 	/* pairs with the release in port_index() */
 	if (smp_load_acquire(&port->indexed))
 		return addr_find(reg, port->key, laddr);
@@ -955,7 +963,12 @@ static struct ddemux_addr *addr_new(struct ddemux_registry *reg,
 	    rhashtable_insert_fast(&reg->addrs, &addr->node, addr_params))
 		return NULL;
 	sp->addr = NULL;
-	hlist_add_head_rcu(&addr->pnode, &port->addrs);
+	/* the wildcard's first (addr_lookup()) */
+	a = addr_of(reg, port, &in6addr_any);
+	if (a && !ipv6_addr_any(laddr))
+		hlist_add_behind_rcu(&addr->pnode, &a->pnode);
+	else
+		hlist_add_head_rcu(&addr->pnode, &port->addrs);
 	return addr;
 }
 

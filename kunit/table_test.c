@@ -910,6 +910,23 @@ static void test_addr_index(struct kunit *test)
 				    &c), DDEMUX_ALLOW);
 	KUNIT_EXPECT_EQ(test, ddemux_reg_addr_nodes(reg, &i), n + 1);
 	KUNIT_EXPECT_EQ(test, i, n);
+	/* a wildcard that comes after a specific address, and one after it */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 31, "udp 0.0.0.0:54 uid=1", 0,
+				    &c), DDEMUX_ALLOW);
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 32, "udp 10.0.0.5:54 uid=1", 0,
+				    &c), DDEMUX_ALLOW);
+	pkt = tu_pkt(test, "udp 10.0.0.7:54 > 10.0.0.99:4000");
+	ddemux_reply_of(&pkt, &reply);
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_find_other(reg, &reply, &d3,
+						      DDEMUX_DOM_UID, &found));
+	KUNIT_EXPECT_TRUE(test, ipv6_addr_any(&found.laddr));
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 33, "udp 10.0.0.7:54 uid=3", 0,
+				    &c), DDEMUX_DENY);
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(31)));
+	KUNIT_EXPECT_FALSE(test, ddemux_reg_find_other(reg, &reply, &d3,
+						       DDEMUX_DOM_UID, &found));
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 33, "udp 10.0.0.7:54 uid=3", 0,
+				    &c), DDEMUX_ALLOW);
 	ddemux_reg_destroy(reg);
 }
 
