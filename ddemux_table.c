@@ -40,14 +40,14 @@
  * a changed set is a new entry, linked before the old one is unlinked,
  * and removed entries and nodes are freed after a grace period, or, for
  * the one entry a port keeps, reused once one has passed (entry_keep()).
- * (The
- * one change in place: a reservation that becomes its socket's entry
- * trades its key for the socket, ddemux_reg_commit(); readers compare
- * owners with ddemux_key_owner(), which is the socket for both.)  The
- * fields only writers read (an entry's pid, pending and adopted flags,
- * the back link of its list node) share their memory with the rcu_head,
- * which the free writes once the entry is unlinked; lock-free readers
- * touch only the set, the owner and the forward links.  Writers change
+ * (The one change in place: a reservation that becomes its socket's
+ * entry trades its key for the socket, ddemux_reg_commit(); readers
+ * compare owners with ddemux_key_owner(), which is the socket for
+ * both.)  The fields only writers read (an entry's pid, pending and
+ * adopted flags, the back link of its list node) share their memory
+ * with the rcu_head, which the free writes once the entry is unlinked
+ * (or, for a kept one, the state of RCU then); lock-free readers touch
+ * only the set, the owner and the forward links.  Writers change
  * them under the port's lock, but for one: the owner's own next change
  * clears the pending flag of the reservation it made, without the lock
  * (ddemux_reg_settle()); only its owner's changes unlink an entry.
