@@ -466,7 +466,11 @@ bool ddemux_reg_find_other(struct ddemux_registry *reg,
 			   struct ddemux_aset *found);
 bool ddemux_reg_port_used(struct ddemux_registry *reg, u8 proto, u16 port);
 unsigned int ddemux_reg_count(struct ddemux_registry *reg);
-#if IS_ENABLED(CONFIG_DDEMUX_KUNIT_TEST)
+/*
+ * Built only with the KUnit suites; a bool option, so a plain #ifdef,
+ * which the userspace fuzzers' shim reads too.
+ */
+#ifdef CONFIG_DDEMUX_KUNIT_TEST
 unsigned int ddemux_reg_addr_nodes(struct ddemux_registry *reg,
 				   unsigned int *indexed);
 #endif
