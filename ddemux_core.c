@@ -1263,7 +1263,6 @@ int ddemux_move_begin_flags(struct ddemux_move *m, struct ddemux_net *dn,
 	m->op = op;
 	m->key = NULL;
 	m->resv = NULL;
-	m->port_only = false;
 	err = ddemux_gate(dn, sk);
 	if (err)
 		return err;
@@ -1315,14 +1314,6 @@ void ddemux_move_end(struct ddemux_move *m)
 		ddemux_forget(dn, sk);
 		goto out;
 	}
-	/*
-	 * A first set the caller vouches the kernel only gave its port
-	 * (ddemux_move_end_port()): as reserved, if that port is the one.
-	 */
-	if (m->port_only && m->key == sk && m->resv && port == m->to.lport) {
-		ddemux_reg_settle(m->resv);
-		return;
-	}
 	ddemux_sk_aset(sk, m->proto, port, &now);
 	if (m->had)
 		keep_group(&now, &m->from);
@@ -1350,6 +1341,27 @@ void ddemux_move_end(struct ddemux_move *m)
 out:
 	if (m->key && m->key != sk)
 		atomic_dec(&dn->resv_live);
+}
+
+/**
+ * ddemux_move_end_port - ddemux_move_end() after a change that gives the
+ *	socket a port and changes no other field of its set
+ * @m: the change
+ *
+ * For a get_port that succeeded (inet_csk_get_port(), udp_lib_get_port()),
+ * which stores the port (inet_num) and changes none of the fields the
+ * set is made of: a socket's first set is then the one reserved if the
+ * port is the one asked for, with no read-back of the rest.  Any other
+ * outcome is ddemux_move_end()'s.
+ */
+void ddemux_move_end_port(struct ddemux_move *m)
+{
+	if (m->key == m->sk && m->resv &&
+	    ddemux_sk_port(m->sk) == m->to.lport) {
+		ddemux_reg_settle(m->resv);
+		return;
+	}
+	ddemux_move_end(m);
 }
 
 /* ---- per-namespace life --------------------------------------------- */

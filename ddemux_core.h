@@ -161,8 +161,6 @@ int ddemux_adopt(struct ddemux_net *dn, struct sock *sk, int proto, u16 port);
  *	key); NULL when nothing is
  * @resv: the entry reserved, where one was (ddemux_reg_settle())
  * @had: @from is the set the socket held before
- * @port_only: the change gives the socket its port and nothing else
- *	(ddemux_move_end_port())
  * @from: that set
  * @to: the set judged for the change
  */
@@ -174,7 +172,6 @@ struct ddemux_move {
 	const void *key;
 	struct ddemux_entry *resv;
 	bool had;
-	bool port_only;
 	struct ddemux_aset from;
 	struct ddemux_aset to;
 };
@@ -228,23 +225,7 @@ static inline int ddemux_move_begin(struct ddemux_move *m,
 }
 
 void ddemux_move_end(struct ddemux_move *m);
-
-/**
- * ddemux_move_end_port - ddemux_move_end() after a change that gives the
- *	socket a port and changes no other field of its set
- * @m: the change
- *
- * For a get_port that succeeded (inet_csk_get_port(), udp_lib_get_port()),
- * which stores the port (inet_num) and changes none of the fields the
- * set is made of: a socket's first set is then the one reserved if the
- * port is the one asked for, with no read-back of the rest.  Any other
- * outcome is ddemux_move_end()'s.
- */
-static inline void ddemux_move_end_port(struct ddemux_move *m)
-{
-	m->port_only = true;
-	ddemux_move_end(m);
-}
+void ddemux_move_end_port(struct ddemux_move *m);
 
 void ddemux_report(struct net *net, const char *op, enum ddemux_verdict v,
 		   const struct ddemux_aset *set,
