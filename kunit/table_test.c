@@ -812,32 +812,41 @@ static void test_domain_counters(struct kunit *test)
 	ddemux_reg_destroy(reg);
 }
 
+/*
+ * Does a uid other than @d's hold the reply to the packet @desc
+ * (ddemux_reg_find_other())?  Its set in *@found if so.
+ */
+static bool other_holds(struct kunit *test, struct ddemux_registry *reg,
+			const char *desc, const struct ddemux_domain *d,
+			struct ddemux_aset *found)
+{
+	struct ddemux_pkt pkt = tu_pkt(test, desc);
+	struct ddemux_paddr reply;
+
+	ddemux_reply_of(&pkt, &reply);
+	return ddemux_reg_find_other(reg, &reply, d, DDEMUX_DOM_UID, found);
+}
+
 static void test_find_other(struct kunit *test)
 {
 	struct ddemux_registry *reg = new_reg(test, 100);
-	struct ddemux_pkt pkt = tu_pkt(test, "udp 10.0.0.1:53 > 10.0.0.2:4000");
+	const char *pkt = "udp 10.0.0.1:53 > 10.0.0.2:4000";
 	struct ddemux_domain d1 = { .uid = KUIDT_INIT(1) };
 	struct ddemux_domain d2 = { .uid = KUIDT_INIT(2) };
 	struct ddemux_conflict c;
-	struct ddemux_paddr reply;
 	struct ddemux_aset found;
 
-	ddemux_reply_of(&pkt, &reply);
-	KUNIT_EXPECT_FALSE(test, ddemux_reg_find_other(reg, &reply, &d2,
-						       DDEMUX_DOM_UID, &found));
+	KUNIT_EXPECT_FALSE(test, other_holds(test, reg, pkt, &d2, &found));
 	claim(test, reg, 0, "udp 0.0.0.0:53 uid=1", DDEMUX_CLAIM_PENDING, &c);
 	/* the reply to a packet forged by uid 2 reaches uid 1's socket */
-	KUNIT_EXPECT_TRUE(test, ddemux_reg_find_other(reg, &reply, &d2,
-						      DDEMUX_DOM_UID, &found));
+	KUNIT_EXPECT_TRUE(test, other_holds(test, reg, pkt, &d2, &found));
 	KUNIT_EXPECT_TRUE(test, uid_eq(found.dom.uid, KUIDT_INIT(1)));
 	/* not "other" for uid 1 itself */
-	KUNIT_EXPECT_FALSE(test, ddemux_reg_find_other(reg, &reply, &d1,
-						       DDEMUX_DOM_UID, &found));
+	KUNIT_EXPECT_FALSE(test, other_holds(test, reg, pkt, &d1, &found));
 	/* nor for an address the socket does not hold */
-	pkt = tu_pkt(test, "udp 10.0.0.1:54 > 10.0.0.2:4000");
-	ddemux_reply_of(&pkt, &reply);
-	KUNIT_EXPECT_FALSE(test, ddemux_reg_find_other(reg, &reply, &d2,
-						       DDEMUX_DOM_UID, &found));
+	KUNIT_EXPECT_FALSE(test, other_holds(test, reg,
+					     "udp 10.0.0.1:54 > 10.0.0.2:4000",
+					     &d2, &found));
 	ddemux_reg_destroy(reg);
 }
 
@@ -851,11 +860,10 @@ static void test_addr_index(struct kunit *test)
 	struct ddemux_registry *reg = new_reg(test, 100);
 	struct ddemux_domain d1 = { .uid = KUIDT_INIT(1) };
 	struct ddemux_domain d3 = { .uid = KUIDT_INIT(3) };
+	const char *to7 = "udp 10.0.0.7:54 > 10.0.0.99:4000";
 	unsigned int i, indexed, n;
 	struct ddemux_conflict c;
-	struct ddemux_paddr reply;
 	struct ddemux_aset found;
-	struct ddemux_pkt pkt;
 	char desc[64];
 
 	for (i = 0; i < 7; i++) {
@@ -870,15 +878,11 @@ static void test_addr_index(struct kunit *test)
 		/* every address found, before and after the port is indexed */
 		snprintf(desc, sizeof(desc), "udp 10.0.0.%u:53 > 10.0.0.99:4000",
 			 i + 1);
-		pkt = tu_pkt(test, desc);
-		ddemux_reply_of(&pkt, &reply);
-		KUNIT_EXPECT_TRUE(test, ddemux_reg_find_other(reg, &reply, &d3,
-							      DDEMUX_DOM_UID,
-							      &found));
+		KUNIT_EXPECT_TRUE(test, other_holds(test, reg, desc, &d3,
+						    &found));
 		KUNIT_EXPECT_EQ(test, __kuid_val(found.dom.uid), 1 + i % 2);
-		KUNIT_EXPECT_EQ(test, ddemux_reg_find_other(reg, &reply, &d1,
-							    DDEMUX_DOM_UID,
-							    &found), i % 2 == 1);
+		KUNIT_EXPECT_EQ(test, other_holds(test, reg, desc, &d1, &found),
+				i % 2 == 1);
 		/* and each one refuses another domain's claim of it */
 		snprintf(desc, sizeof(desc), "udp 10.0.0.%u:53 uid=3", i + 1);
 		KUNIT_EXPECT_EQ(test, claim(test, reg, 20, desc, 0, &c),
@@ -886,10 +890,9 @@ static void test_addr_index(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, __kuid_val(c.holder.dom.uid), 1 + i % 2);
 	}
 	/* an address nobody holds, on the indexed port */
-	pkt = tu_pkt(test, "udp 10.0.0.9:53 > 10.0.0.99:4000");
-	ddemux_reply_of(&pkt, &reply);
-	KUNIT_EXPECT_FALSE(test, ddemux_reg_find_other(reg, &reply, &d3,
-						       DDEMUX_DOM_UID, &found));
+	KUNIT_EXPECT_FALSE(test, other_holds(test, reg,
+					     "udp 10.0.0.9:53 > 10.0.0.99:4000",
+					     &d3, &found));
 	KUNIT_EXPECT_EQ(test, claim(test, reg, 20, "udp 10.0.0.9:53 uid=3", 0,
 				    &c), DDEMUX_ALLOW);
 	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(20)));
@@ -901,10 +904,9 @@ static void test_addr_index(struct kunit *test)
 	KUNIT_EXPECT_GE(test, n, 2U);
 	KUNIT_EXPECT_EQ(test, claim(test, reg, 20, "udp 0.0.0.0:53 uid=3", 0,
 				    &c), DDEMUX_DENY);
-	pkt = tu_pkt(test, "udp 10.0.0.2:53 > 10.0.0.99:4000");
-	ddemux_reply_of(&pkt, &reply);
-	KUNIT_EXPECT_TRUE(test, ddemux_reg_find_other(reg, &reply, &d1,
-						      DDEMUX_DOM_UID, &found));
+	KUNIT_EXPECT_TRUE(test, other_holds(test, reg,
+					    "udp 10.0.0.2:53 > 10.0.0.99:4000",
+					    &d1, &found));
 	/* a port of its own with few addresses is not */
 	KUNIT_EXPECT_EQ(test, claim(test, reg, 30, "udp 10.0.0.1:54 uid=1", 0,
 				    &c), DDEMUX_ALLOW);
@@ -915,16 +917,12 @@ static void test_addr_index(struct kunit *test)
 				    &c), DDEMUX_ALLOW);
 	KUNIT_EXPECT_EQ(test, claim(test, reg, 32, "udp 10.0.0.5:54 uid=1", 0,
 				    &c), DDEMUX_ALLOW);
-	pkt = tu_pkt(test, "udp 10.0.0.7:54 > 10.0.0.99:4000");
-	ddemux_reply_of(&pkt, &reply);
-	KUNIT_EXPECT_TRUE(test, ddemux_reg_find_other(reg, &reply, &d3,
-						      DDEMUX_DOM_UID, &found));
+	KUNIT_EXPECT_TRUE(test, other_holds(test, reg, to7, &d3, &found));
 	KUNIT_EXPECT_TRUE(test, ipv6_addr_any(&found.laddr));
 	KUNIT_EXPECT_EQ(test, claim(test, reg, 33, "udp 10.0.0.7:54 uid=3", 0,
 				    &c), DDEMUX_DENY);
 	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(31)));
-	KUNIT_EXPECT_FALSE(test, ddemux_reg_find_other(reg, &reply, &d3,
-						       DDEMUX_DOM_UID, &found));
+	KUNIT_EXPECT_FALSE(test, other_holds(test, reg, to7, &d3, &found));
 	KUNIT_EXPECT_EQ(test, claim(test, reg, 33, "udp 10.0.0.7:54 uid=3", 0,
 				    &c), DDEMUX_ALLOW);
 	ddemux_reg_destroy(reg);
