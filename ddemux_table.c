@@ -1456,8 +1456,11 @@ again:
 		port_account(port, &e->set, -1);
 		if (!addr->nr)
 			addr_remove(reg, port, addr);
+		/* published: lock-free readers may be on @e */
+		sp.e = NULL;
+		entry_keep(port, e);
 		err = -ENOMEM;
-		goto uncharge;	/* @e stays a spare */
+		goto uncharge;
 	}
 	sp.e = NULL;
 	c->recorded = e;
