@@ -381,6 +381,7 @@ struct ddemux_registry {
 #define DDEMUX_CLAIM_NO_QUOTA	BIT(3)	/* past the domain's quota (at load) */
 #define DDEMUX_CLAIM_PICKED	BIT(4)	/* a port the kernel picked at random */
 #define DDEMUX_CLAIM_NEW_ADDR	BIT(5)	/* an address node is likely needed */
+#define DDEMUX_CLAIM_FRESH	BIT(6)	/* the owner is known to have no entry */
 
 /*
  * A socket that already holds a set and is about to change it reserves

@@ -1283,6 +1283,8 @@ int ddemux_move_begin_flags(struct ddemux_move *m, struct ddemux_net *dn,
 	m->key = m->had ? ddemux_resv_key(sk) : sk;
 	if (m->key != sk)
 		atomic_inc(&dn->resv_live);
+	else
+		flags |= DDEMUX_CLAIM_FRESH;	/* no entry, as above */
 	err = judge(dn, sock_net(sk), m->key, to, DDEMUX_CLAIM_PENDING | flags,
 		    op, &m->resv);
 	if (err) {

@@ -1300,7 +1300,11 @@ void ddemux_reg_destroy(struct ddemux_registry *reg)
  *	(@c->present) if @owner has an entry, and marks the one it records
  *	adopted (see ddemux_reg_release_adopted()); %DDEMUX_CLAIM_PICKED
  *	says the kernel picked the port (a port node made for it is not
- *	parked, DDEMUX_PARK_MAX)
+ *	parked, DDEMUX_PARK_MAX); %DDEMUX_CLAIM_FRESH says @owner has no
+ *	entry (a socket without a port): it is not looked up; the owner
+ *	table's insert checks, and should it find one, or should the set
+ *	not be counted (a bound or a quota, which a replaced entry of the
+ *	domain would not meet), the claim comes back and looks it up
  * @pol: the policy to decide with; NULL records without judging (a set
  *	within one judged)
  * @gfp: how what the claim needs may be allocated (GFP_KERNEL where the
@@ -1377,7 +1381,7 @@ again:
 		spin_unlock_bh(&port->lock);	/* it is going: find again */
 	}
 	/* the owner and the address node, looked up once, under the lock */
-	old = owner_find(reg, owner);
+	old = flags & DDEMUX_CLAIM_FRESH ? NULL : owner_find(reg, owner);
 	if ((flags & DDEMUX_CLAIM_IF_ABSENT) && old) {
 		c->present = true;
 		goto out;
@@ -1423,6 +1427,12 @@ again:
 		if (err)
 			goto out;
 	}
+	if (err && (flags & DDEMUX_CLAIM_FRESH)) {
+		/* over a bound: unless it replaces an entry, looked up */
+		flags &= ~DDEMUX_CLAIM_FRESH;
+		err = 0;
+		goto refill;
+	}
 	if (err)
 		goto out;
 	if (!addr) {
@@ -1445,10 +1455,16 @@ again:
 	addr->nr++;
 	port->nr++;
 	port_account(port, &e->set, 1);
-	if (old ? rhashtable_replace_fast(&reg->owners, &old->node, &e->node,
-					  owner_params) :
-		  rhashtable_insert_fast(&reg->owners, &e->node,
-					 owner_params)) {
+	if (old)
+		err = rhashtable_replace_fast(&reg->owners, &old->node,
+					      &e->node, owner_params);
+	else if (flags & DDEMUX_CLAIM_FRESH)	/* -EEXIST if it has one */
+		err = rhashtable_lookup_insert_fast(&reg->owners, &e->node,
+						    owner_params);
+	else
+		err = rhashtable_insert_fast(&reg->owners, &e->node,
+					     owner_params);
+	if (err) {
 		/* cannot be empty: it has @e */
 		hlist_del_rcu(&e->anode);
 		addr->nr--;
@@ -1459,6 +1475,13 @@ again:
 		/* published: lock-free readers may be on @e */
 		sp.e = NULL;
 		entry_keep(port, e);
+		if (err == -EEXIST) {
+			/* @owner has an entry after all: again, looking */
+			uncharge(reg, &set->dom);
+			flags &= ~DDEMUX_CLAIM_FRESH;
+			err = 0;
+			goto refill;
+		}
 		err = -ENOMEM;
 		goto uncharge;
 	}

@@ -976,6 +976,62 @@ static void test_entry_reuse(struct kunit *test)
 	ddemux_reg_destroy(reg);
 }
 
+/*
+ * DDEMUX_CLAIM_FRESH skips the owner's lookup; an owner that has an entry
+ * all the same is found by the insert, and the claim comes back: the
+ * entry is replaced, and the domain's count is as before.
+ */
+static void test_claim_fresh(struct kunit *test)
+{
+	struct ddemux_registry *reg = new_reg(test, 100);
+	struct ddemux_conflict c;
+	struct ddemux_aset got;
+
+	ddemux_reg_set_quota(reg, 1, DDEMUX_DOM_UID);
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 0, "udp 10.0.0.1:53 uid=1",
+				    DDEMUX_CLAIM_FRESH, &c), DDEMUX_ALLOW);
+	KUNIT_EXPECT_FALSE(test, c.unrecorded);
+	/* not fresh after all: the entry is replaced, not doubled */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 0, "udp 10.0.0.1:54 uid=1",
+				    DDEMUX_CLAIM_FRESH, &c), DDEMUX_ALLOW);
+	KUNIT_EXPECT_FALSE(test, c.unrecorded);
+	KUNIT_EXPECT_NOT_NULL(test, c.recorded);
+	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 1U);
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_get(reg, OWNER(0), &got, NULL));
+	KUNIT_EXPECT_EQ(test, got.lport, 54);
+	KUNIT_EXPECT_FALSE(test, ddemux_reg_port_used(reg, DDEMUX_UDP, 53));
+	KUNIT_EXPECT_EQ(test, atomic64_read(&reg->quota_hits), 0);
+	/* judged as any claim */
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 1, "udp 10.0.0.1:54 uid=2",
+				    DDEMUX_CLAIM_FRESH, &c), DDEMUX_DENY);
+	KUNIT_EXPECT_EQ(test, __kuid_val(c.holder.dom.uid), 1);
+	/* the come-back uncharged what it charged: uid 1 has one set */
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(0)));
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 2, "udp 10.0.0.1:55 uid=1",
+				    DDEMUX_CLAIM_FRESH, &c), DDEMUX_ALLOW);
+	KUNIT_EXPECT_FALSE(test, c.unrecorded);
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 3, "udp 10.0.0.1:56 uid=1",
+				    DDEMUX_CLAIM_FRESH, &c), DDEMUX_ALLOW);
+	KUNIT_EXPECT_TRUE(test, c.unrecorded);
+	KUNIT_EXPECT_EQ(test, c.why, -EDQUOT);
+	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 1U);
+	/* no quota: the set is counted, the insert finds the entry */
+	ddemux_reg_set_quota(reg, 0, DDEMUX_DOM_ALL);
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 2, "udp 10.0.0.1:57 uid=1",
+				    DDEMUX_CLAIM_FRESH, &c), DDEMUX_ALLOW);
+	KUNIT_EXPECT_FALSE(test, c.unrecorded);
+	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 1U);
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_get(reg, OWNER(2), &got, NULL));
+	KUNIT_EXPECT_EQ(test, got.lport, 57);
+	KUNIT_EXPECT_FALSE(test, ddemux_reg_port_used(reg, DDEMUX_UDP, 55));
+	ddemux_reg_set_quota(reg, 1, DDEMUX_DOM_UID);
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(2)));
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 4, "udp 10.0.0.1:58 uid=1",
+				    DDEMUX_CLAIM_FRESH, &c), DDEMUX_ALLOW);
+	KUNIT_EXPECT_FALSE(test, c.unrecorded);
+	ddemux_reg_destroy(reg);
+}
+
 static void test_snapshot(struct kunit *test)
 {
 	struct ddemux_registry *reg = new_reg(test, 100);
@@ -1412,6 +1468,7 @@ static struct kunit_case ddemux_table_cases[] = {
 	KUNIT_CASE(test_find_other),
 	KUNIT_CASE(test_addr_index),
 	KUNIT_CASE(test_entry_reuse),
+	KUNIT_CASE(test_claim_fresh),
 	KUNIT_CASE(test_snapshot),
 	KUNIT_CASE(test_walk_order),
 	KUNIT_CASE(test_destroyed),
