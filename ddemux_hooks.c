@@ -953,8 +953,9 @@ static void ddemux_ping_unhash(struct sock *sk)
 
 /*
  * The socket is gone: the one event every full socket reaches exactly
- * once, at process exit and namespace teardown too, whatever was missed
- * before.  A plain callback (sk_destruct is not exported); any context.
+ * once, at process exit and namespace teardown too.  What a socket that
+ * still has a port holds is forgotten here.  A plain callback
+ * (sk_destruct is not exported); any context.
  */
 static void notrace ddemux_sk_destruct(unsigned long ip,
 				       unsigned long parent_ip,
@@ -965,6 +966,14 @@ static void notrace ddemux_sk_destruct(unsigned long ip,
 	int idx;
 
 	if (sk->sk_family != AF_INET && sk->sk_family != AF_INET6)
+		return;
+	/*
+	 * What gives a port back forgets the set first (the hooks above,
+	 * ddemux_move_end()), so a socket without a port holds none: no
+	 * lookup.  An SCTP socket's parts are its associations', not its
+	 * port's.
+	 */
+	if (sk->sk_protocol != IPPROTO_SCTP && !ddemux_sk_port(sk))
 		return;
 	idx = ddemux_enter();
 	forget(sk);
