@@ -474,6 +474,7 @@ unsigned int ddemux_reg_count(struct ddemux_registry *reg);
 #ifdef CONFIG_DDEMUX_KUNIT_TEST
 unsigned int ddemux_reg_addr_nodes(struct ddemux_registry *reg,
 				   unsigned int *indexed);
+unsigned int ddemux_reg_pooled(bool drain);
 #endif
 
 extern atomic_t *ddemux_port_users;

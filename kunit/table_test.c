@@ -1032,6 +1032,54 @@ static void test_claim_fresh(struct kunit *test)
 	ddemux_reg_destroy(reg);
 }
 
+/*
+ * Unlinked nodes wait in their CPU's queue for a grace period, and the
+ * next allocations take them: a port made on a port number the kernel
+ * picked goes when it empties, its entry, address node and port node
+ * queued; after a grace period a claim elsewhere is made of them.
+ */
+static void test_node_pool(struct kunit *test)
+{
+	struct ddemux_registry *reg = new_reg(test, 100);
+	struct ddemux_entry *e1;
+	struct ddemux_conflict c;
+	unsigned int i, n;
+
+	KUNIT_EXPECT_EQ(test, ddemux_reg_pooled(true), 0U);
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 0, "udp 10.0.0.1:40000 uid=1",
+				    DDEMUX_CLAIM_PICKED, &c), DDEMUX_ALLOW);
+	e1 = c.recorded;
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(0)));
+	KUNIT_EXPECT_FALSE(test, ddemux_reg_port_used(reg, DDEMUX_UDP, 40000));
+	/* the entry (kept by its port, which went), address nodes, port */
+	n = ddemux_reg_pooled(false);
+	KUNIT_EXPECT_GE(test, n, 3U);
+	synchronize_rcu();
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 1, "udp 10.0.0.2:40001 uid=2",
+				    DDEMUX_CLAIM_PICKED, &c), DDEMUX_ALLOW);
+	KUNIT_EXPECT_PTR_EQ(test, c.recorded, e1);
+	/* an entry, a port node and an address node */
+	KUNIT_EXPECT_EQ(test, ddemux_reg_pooled(false), n - 3);
+	KUNIT_EXPECT_EQ(test, claim(test, reg, 2, "udp 10.0.0.2:40001 uid=3",
+				    DDEMUX_CLAIM_PICKED, &c), DDEMUX_DENY);
+	KUNIT_EXPECT_EQ(test, __kuid_val(c.holder.dom.uid), 2);
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(1)));
+	/* a full queue sends the rest to call_rcu() */
+	for (i = 0; i < 100; i++) {
+		char desc[40];
+
+		snprintf(desc, sizeof(desc), "udp 10.0.0.3:%u uid=1", 41000 + i);
+		KUNIT_EXPECT_EQ(test, claim(test, reg, 3, desc,
+					    DDEMUX_CLAIM_PICKED, &c),
+				DDEMUX_ALLOW);
+		KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(3)));
+	}
+	KUNIT_EXPECT_LE(test, ddemux_reg_pooled(false), 3U * 64);
+	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 0U);
+	ddemux_reg_destroy(reg);
+	KUNIT_EXPECT_EQ(test, ddemux_reg_pooled(true), 0U);
+}
+
 static void test_snapshot(struct kunit *test)
 {
 	struct ddemux_registry *reg = new_reg(test, 100);
@@ -1469,6 +1517,7 @@ static struct kunit_case ddemux_table_cases[] = {
 	KUNIT_CASE(test_addr_index),
 	KUNIT_CASE(test_entry_reuse),
 	KUNIT_CASE(test_claim_fresh),
+	KUNIT_CASE(test_node_pool),
 	KUNIT_CASE(test_snapshot),
 	KUNIT_CASE(test_walk_order),
 	KUNIT_CASE(test_destroyed),
