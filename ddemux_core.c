@@ -1268,8 +1268,7 @@ int ddemux_move_begin_flags(struct ddemux_move *m, struct ddemux_net *dn,
 		return err;
 	/*
 	 * A socket without a port holds no set (what gives a port back
-	 * forgets it): no lookup.  Were one left all the same, the claim
-	 * below, under @sk itself and judged, would replace it.
+	 * forgets it): no lookup.
 	 */
 	m->had = ddemux_sk_port(sk) &&
 		 ddemux_reg_get(&dn->reg, sk, &m->from, NULL);
@@ -1283,10 +1282,15 @@ int ddemux_move_begin_flags(struct ddemux_move *m, struct ddemux_net *dn,
 	m->key = m->had ? ddemux_resv_key(sk) : sk;
 	if (m->key != sk)
 		atomic_inc(&dn->resv_live);
-	else
-		flags |= DDEMUX_CLAIM_FRESH;	/* no entry, as above */
-	err = judge(dn, sock_net(sk), m->key, to, DDEMUX_CLAIM_PENDING | flags,
-		    op, &m->resv);
+	/*
+	 * Neither key has an entry: @sk none, as above, and its
+	 * reservation key none outside a change, which the caller keeps
+	 * to one at a time (ddemux_move_end() drops it).  Should one be
+	 * left all the same, the claim finds it and replaces it.
+	 */
+	err = judge(dn, sock_net(sk), m->key, to,
+		    DDEMUX_CLAIM_PENDING | DDEMUX_CLAIM_FRESH | flags, op,
+		    &m->resv);
 	if (err) {
 		if (m->key != sk)
 			atomic_dec(&dn->resv_live);
