@@ -946,6 +946,16 @@ void ddemux_forget(struct ddemux_net *dn, const struct sock *sk)
 		ddemux_reg_release(&dn->reg, ddemux_resv_key(sk));
 }
 
+/*
+ * @sk holds no set, nor anything to forget: it has no port, and what gave
+ * its port back forgot its set (above).  Not said of an SCTP socket,
+ * whose parts are its associations', not its port's.
+ */
+bool ddemux_holds_none(const struct sock *sk)
+{
+	return sk->sk_protocol != IPPROTO_SCTP && !ddemux_sk_port(sk);
+}
+
 /* ---- sets of several local addresses ------------------------------------ */
 
 /*
@@ -1266,11 +1276,8 @@ int ddemux_move_begin_flags(struct ddemux_move *m, struct ddemux_net *dn,
 	err = ddemux_gate(dn, sk);
 	if (err)
 		return err;
-	/*
-	 * A socket without a port holds no set (what gives a port back
-	 * forgets it): no lookup.
-	 */
-	m->had = ddemux_sk_port(sk) &&
+	/* a socket without a port holds no set: no lookup */
+	m->had = !ddemux_holds_none(sk) &&
 		 ddemux_reg_get(&dn->reg, sk, &m->from, NULL);
 	if (!to)
 		return 0;

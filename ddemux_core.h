@@ -148,6 +148,7 @@ void ddemux_learn_child(struct ddemux_net *dn, const struct sock *listener,
 void ddemux_relearn(struct ddemux_net *dn, struct sock *sk, int proto,
 		    const char *op);
 void ddemux_forget(struct ddemux_net *dn, const struct sock *sk);
+bool ddemux_holds_none(const struct sock *sk);
 int ddemux_gate(struct ddemux_net *dn, const struct sock *sk);
 int ddemux_adopt(struct ddemux_net *dn, struct sock *sk, int proto, u16 port);
 

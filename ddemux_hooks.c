@@ -967,13 +967,8 @@ static void notrace ddemux_sk_destruct(unsigned long ip,
 
 	if (sk->sk_family != AF_INET && sk->sk_family != AF_INET6)
 		return;
-	/*
-	 * What gives a port back forgets the set first (the hooks above,
-	 * ddemux_move_end()), so a socket without a port holds none: no
-	 * lookup.  An SCTP socket's parts are its associations', not its
-	 * port's.
-	 */
-	if (sk->sk_protocol != IPPROTO_SCTP && !ddemux_sk_port(sk))
+	/* what gave the port back forgot the set (the hooks above) */
+	if (ddemux_holds_none(sk))
 		return;
 	idx = ddemux_enter();
 	forget(sk);
