@@ -977,6 +977,26 @@ static void test_entry_reuse(struct kunit *test)
 }
 
 /*
+ * A DDEMUX_CLAIM_FRESH claim of @owner, who holds a set on @was, with
+ * @desc (on @port): allowed, and the one entry is @owner's new set.
+ */
+static void fresh_replaces(struct kunit *test, struct ddemux_registry *reg,
+			   int owner, const char *desc, u16 port, u16 was)
+{
+	struct ddemux_conflict c;
+	struct ddemux_aset got;
+
+	KUNIT_EXPECT_EQ(test, claim(test, reg, owner, desc, DDEMUX_CLAIM_FRESH,
+				    &c), DDEMUX_ALLOW);
+	KUNIT_EXPECT_FALSE(test, c.unrecorded);
+	KUNIT_EXPECT_NOT_NULL(test, c.recorded);
+	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 1U);
+	KUNIT_EXPECT_TRUE(test, ddemux_reg_get(reg, OWNER(owner), &got, NULL));
+	KUNIT_EXPECT_EQ(test, got.lport, port);
+	KUNIT_EXPECT_FALSE(test, ddemux_reg_port_used(reg, DDEMUX_UDP, was));
+}
+
+/*
  * DDEMUX_CLAIM_FRESH skips the owner's lookup; an owner that has an entry
  * all the same is found by the insert, and the claim comes back: the
  * entry is replaced, and the domain's count is as before.
@@ -985,21 +1005,13 @@ static void test_claim_fresh(struct kunit *test)
 {
 	struct ddemux_registry *reg = new_reg(test, 100);
 	struct ddemux_conflict c;
-	struct ddemux_aset got;
 
 	ddemux_reg_set_quota(reg, 1, DDEMUX_DOM_UID);
 	KUNIT_EXPECT_EQ(test, claim(test, reg, 0, "udp 10.0.0.1:53 uid=1",
 				    DDEMUX_CLAIM_FRESH, &c), DDEMUX_ALLOW);
 	KUNIT_EXPECT_FALSE(test, c.unrecorded);
 	/* not fresh after all: the entry is replaced, not doubled */
-	KUNIT_EXPECT_EQ(test, claim(test, reg, 0, "udp 10.0.0.1:54 uid=1",
-				    DDEMUX_CLAIM_FRESH, &c), DDEMUX_ALLOW);
-	KUNIT_EXPECT_FALSE(test, c.unrecorded);
-	KUNIT_EXPECT_NOT_NULL(test, c.recorded);
-	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 1U);
-	KUNIT_EXPECT_TRUE(test, ddemux_reg_get(reg, OWNER(0), &got, NULL));
-	KUNIT_EXPECT_EQ(test, got.lport, 54);
-	KUNIT_EXPECT_FALSE(test, ddemux_reg_port_used(reg, DDEMUX_UDP, 53));
+	fresh_replaces(test, reg, 0, "udp 10.0.0.1:54 uid=1", 54, 53);
 	KUNIT_EXPECT_EQ(test, atomic64_read(&reg->quota_hits), 0);
 	/* judged as any claim */
 	KUNIT_EXPECT_EQ(test, claim(test, reg, 1, "udp 10.0.0.1:54 uid=2",
@@ -1017,13 +1029,7 @@ static void test_claim_fresh(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 1U);
 	/* no quota: the set is counted, the insert finds the entry */
 	ddemux_reg_set_quota(reg, 0, DDEMUX_DOM_ALL);
-	KUNIT_EXPECT_EQ(test, claim(test, reg, 2, "udp 10.0.0.1:57 uid=1",
-				    DDEMUX_CLAIM_FRESH, &c), DDEMUX_ALLOW);
-	KUNIT_EXPECT_FALSE(test, c.unrecorded);
-	KUNIT_EXPECT_EQ(test, ddemux_reg_count(reg), 1U);
-	KUNIT_EXPECT_TRUE(test, ddemux_reg_get(reg, OWNER(2), &got, NULL));
-	KUNIT_EXPECT_EQ(test, got.lport, 57);
-	KUNIT_EXPECT_FALSE(test, ddemux_reg_port_used(reg, DDEMUX_UDP, 55));
+	fresh_replaces(test, reg, 2, "udp 10.0.0.1:57 uid=1", 57, 55);
 	ddemux_reg_set_quota(reg, 1, DDEMUX_DOM_UID);
 	KUNIT_EXPECT_TRUE(test, ddemux_reg_release(reg, OWNER(2)));
 	KUNIT_EXPECT_EQ(test, claim(test, reg, 4, "udp 10.0.0.1:58 uid=1",
