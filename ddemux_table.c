@@ -1547,12 +1547,8 @@ again:
 		if (err)
 			goto out;
 	}
-	if (err && (flags & DDEMUX_CLAIM_FRESH)) {
-		/* over a bound: unless it replaces an entry, looked up */
-		flags &= ~DDEMUX_CLAIM_FRESH;
-		err = 0;
-		goto refill;
-	}
+	if (err && (flags & DDEMUX_CLAIM_FRESH))
+		goto look_up;	/* over a bound: unless it replaces an entry */
 	if (err)
 		goto out;
 	if (!addr) {
@@ -1596,11 +1592,9 @@ again:
 		sp.e = NULL;
 		entry_keep(port, e);
 		if (err == -EEXIST) {
-			/* @owner has an entry after all: again, looking */
+			/* @owner has an entry after all */
 			uncharge(reg, &set->dom);
-			flags &= ~DDEMUX_CLAIM_FRESH;
-			err = 0;
-			goto refill;
+			goto look_up;
 		}
 		err = -ENOMEM;
 		goto uncharge;
@@ -1618,6 +1612,10 @@ again:
 	}
 	goto out;
 
+look_up:
+	/* a fresh claim, again with the owner's lookup */
+	flags &= ~DDEMUX_CLAIM_FRESH;
+	err = 0;
 refill:
 	/* nothing has changed: let go, allocate what is missing, again */
 	if (!port->nr && !port->parked)
