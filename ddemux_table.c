@@ -481,8 +481,10 @@ static void spares_free(struct spares *sp)
  * poll_state_synchronize_rcu() says a grace period has passed since:
  * nobody can still be on it.  A full queue, or a node the queue does
  * not take yet, goes to call_rcu() as before.  The queues are in
- * insertion order, so the oldest's state answers for all of them.  Any
- * context that may disable BH; BH off keeps a CPU's queue to one user.
+ * insertion order, so the oldest's state answers for all of them.  BH
+ * off keeps a CPU's queue to one user: nodes are queued under a port's
+ * lock, which has it off already, and taken in one BH section for all
+ * that a claim needs (spares_fill()), before any lock.
  * A queued node stays charged to the memory cgroup that allocated it,
  * whoever takes it next: POOL_MAX of each kind a CPU at most.  Emptied
  * at module exit (pools_drain()).
@@ -510,47 +512,38 @@ static struct kmem_cache *pool_cache(int kind)
 	       kind == POOL_ADDR ? addr_cache : port_cache;
 }
 
-/* Queue @obj, just unlinked; false if the queue is full. */
+/*
+ * Queue @obj, just unlinked; false if the queue is full.  Only under a
+ * port's lock, which has BH off already (every node is unlinked there).
+ */
 static bool pool_put(int kind, void *obj)
 {
 	struct gp_pool *p;
-	bool done = false;
+	unsigned int i;
 
-	local_bh_disable();
+	lockdep_assert_in_softirq();
 	p = &this_cpu_ptr(gp_pools)->k[kind];
-	if (p->n < POOL_MAX) {
-		unsigned int i = (p->head + p->n) % POOL_MAX;
-
-		p->obj[i] = obj;
-		p->gp[i] = get_state_synchronize_rcu();
-		p->n++;
-		done = true;
-	}
-	local_bh_enable();
-	return done;
+	if (p->n == POOL_MAX)
+		return false;
+	i = (p->head + p->n) % POOL_MAX;
+	p->obj[i] = obj;
+	p->gp[i] = get_state_synchronize_rcu();
+	p->n++;
+	return true;
 }
 
-/* The oldest queued node of @kind, if a grace period has passed since. */
-static void *pool_get(int kind)
+/* From @pp (BH off): the oldest queued node of @kind, if a GP has passed. */
+static void *pool_take(struct gp_pools *pp, int kind)
 {
-	struct gp_pool *p;
-	void *obj = NULL;
+	struct gp_pool *p = &pp->k[kind];
+	void *obj;
 
-	local_bh_disable();
-	p = &this_cpu_ptr(gp_pools)->k[kind];
-	if (p->n && poll_state_synchronize_rcu(p->gp[p->head])) {
-		obj = p->obj[p->head];
-		p->head = (p->head + 1) % POOL_MAX;
-		p->n--;
-	}
-	local_bh_enable();
+	if (!p->n || !poll_state_synchronize_rcu(p->gp[p->head]))
+		return NULL;
+	obj = p->obj[p->head];
+	p->head = (p->head + 1) % POOL_MAX;
+	p->n--;
 	return obj;
-}
-
-/* A node of @kind, queued or new. */
-static void *node_alloc(int kind, gfp_t gfp)
-{
-	return pool_get(kind) ?: kmem_cache_alloc(pool_cache(kind), gfp);
 }
 
 /* Module exit, once no registry is left: free every queued node. */
@@ -581,12 +574,30 @@ static void pools_drain(void)
  */
 static bool spares_fill(struct spares *sp, unsigned int need, gfp_t gfp)
 {
-	if ((need & SPARE_E) && !sp->e)
-		sp->e = node_alloc(POOL_ENTRY, gfp);
-	if ((need & SPARE_PORT) && !sp->port)
-		sp->port = node_alloc(POOL_PORT, gfp);
-	if ((need & SPARE_ADDR) && !sp->addr)
-		sp->addr = node_alloc(POOL_ADDR, gfp);
+	bool e = (need & SPARE_E) && !sp->e;
+	bool port = (need & SPARE_PORT) && !sp->port;
+	bool addr = (need & SPARE_ADDR) && !sp->addr;
+
+	if (e || port || addr) {
+		/* the queues first, all in one BH section */
+		struct gp_pools *pp;
+
+		local_bh_disable();
+		pp = this_cpu_ptr(gp_pools);
+		if (e)
+			sp->e = pool_take(pp, POOL_ENTRY);
+		if (port)
+			sp->port = pool_take(pp, POOL_PORT);
+		if (addr)
+			sp->addr = pool_take(pp, POOL_ADDR);
+		local_bh_enable();
+	}
+	if (e && !sp->e)
+		sp->e = kmem_cache_alloc(entry_cache, gfp);
+	if (port && !sp->port)
+		sp->port = kmem_cache_alloc(port_cache, gfp);
+	if (addr && !sp->addr)
+		sp->addr = kmem_cache_alloc(addr_cache, gfp);
 	if ((need & SPARE_UID) && !sp->dom[0])
 		sp->dom[0] = kmem_cache_alloc(dom_cache, gfp);
 	if ((need & SPARE_CG) && !sp->dom[1])
