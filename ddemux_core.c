@@ -848,24 +848,19 @@ static void keep_group(struct ddemux_aset *now, const struct ddemux_aset *old)
  * or @from, which @owner held.  A set on another local address than
  * @from's usually needs an address node of its own (a datagram
  * connect's source address): the claim allocates one up front.
+ * @flags: the claim's, DDEMUX_CLAIM_FRESH for an owner that holds
+ * nothing yet.
  */
 static void record_from(struct ddemux_net *dn, const void *owner,
 			const struct ddemux_aset *set,
-			const struct ddemux_aset *from)
+			const struct ddemux_aset *from, unsigned int flags)
 {
-	unsigned int flags = 0;
 	struct ddemux_conflict c;
 
 	if (from && !ipv6_addr_equal(&set->laddr, &from->laddr))
 		flags |= DDEMUX_CLAIM_NEW_ADDR;
 	ddemux_reg_claim(&dn->reg, owner, set, current_pid(), flags, NULL,
 			 claim_gfp(), &c);
-}
-
-static void record(struct ddemux_net *dn, const void *owner,
-		   const struct ddemux_aset *set)
-{
-	record_from(dn, owner, set, NULL);
 }
 
 /**
@@ -888,7 +883,7 @@ void ddemux_learn_child(struct ddemux_net *dn, const struct sock *listener,
 	if (ddemux_reg_get(&dn->reg, listener, &lset, NULL))
 		set.dom = lset.dom;
 	set.flags |= DDEMUX_CHILD;
-	record(dn, child, &set);
+	record_from(dn, child, &set, NULL, DDEMUX_CLAIM_FRESH);	/* new */
 }
 
 /**
@@ -925,7 +920,7 @@ void ddemux_relearn(struct ddemux_net *dn, struct sock *sk, int proto,
 		now.flags |= DDEMUX_CHILD;
 	}
 	if (had && ddemux_aset_within(&now, &old))
-		record_from(dn, sk, &now, &old);
+		record_from(dn, sk, &now, &old, 0);
 	else
 		ddemux_learn(dn, sock_net(sk), sk, &now, op);
 }
@@ -1051,7 +1046,7 @@ void ddemux_parts_end(struct ddemux_net *dn, struct sock *sk,
 		s->parts = now->n > 1 ? now->n : 0;
 		if ((held && ddemux_parts_within(s, held->set, held->n)) ||
 		    (to && ddemux_parts_within(s, to->set, to->n)))
-			record(dn, key, s);
+			record_from(dn, key, s, NULL, 0);
 		else
 			ddemux_learn(dn, sock_net(sk), key, s, op);
 	}
@@ -1346,7 +1341,7 @@ void ddemux_move_end(struct ddemux_move *m)
 	}
 	if ((m->key && ddemux_aset_within(&now, &m->to)) ||
 	    (m->had && ddemux_aset_within(&now, &m->from)))
-		record_from(dn, sk, &now, m->had ? &m->from : NULL);
+		record_from(dn, sk, &now, m->had ? &m->from : NULL, 0);
 	else
 		ddemux_learn(dn, sock_net(sk), sk, &now, m->op);
 	if (m->key && m->key != sk)
