@@ -144,10 +144,12 @@ void ddemux_core_open_gates(void)
 
 /*
  * The redirect: resume in the wrapper, unless the call's filter argument
- * is none of the hook's values (tested first: most calls of a filtered
- * function are not for ddemux), or the call comes from ddemux itself (a
- * wrapper calling the original, or a rollback).  It does nothing else,
- * so it needs no recursion protection of its own.
+ * is none of the hook's values, or its socket's port is not locked by
+ * bind() where only such a socket's call matters (@bindlocked: tested
+ * first, most calls of a filtered function are not for ddemux), or the
+ * call comes from ddemux itself (a wrapper calling the original, or a
+ * rollback).  It does nothing else, so it needs no recursion protection
+ * of its own.
  */
 static void notrace ddemux_redirect(unsigned long ip, unsigned long parent_ip,
 				    struct ftrace_ops *op,
@@ -160,6 +162,13 @@ static void notrace ddemux_redirect(unsigned long ip, unsigned long parent_ip,
 		/* an int: the ABI leaves its register's upper half undefined */
 		v = (u32)ddemux_ftrace_arg(fregs, h->filter_arg);
 		if (v >= 64 || !(h->filter_vals & BIT_ULL(v)))
+			return;
+	}
+	if (h->bindlocked) {
+		const struct sock *sk = (void *)ddemux_ftrace_arg(fregs, 0);
+
+		/* the caller holds the socket's lock: no bind() meanwhile */
+		if (!(sk->sk_userlocks & SOCK_BINDPORT_LOCK))
 			return;
 	}
 	if (within_module(parent_ip, THIS_MODULE))

@@ -317,6 +317,7 @@ struct ddemux_hook {
 	ftrace_func_t func;
 	unsigned int filter_arg;
 	u64 filter_vals;
+	bool bindlocked;	/* only for a socket (argument 0) bind() locked */
 	struct ftrace_ops ops;
 	bool live;
 	bool optional;	/* by @name, in a module that may not be loaded */

@@ -718,8 +718,10 @@ out:
  * connect) gives its port back next (inet_put_port()), unless bind()
  * locked it: then it keeps the port, bound, and that is recorded once
  * the state is stored (tcp_set_state() unhashes the socket first).  The
- * hooks' filter redirects only the calls that store TCP_CLOSE: every
- * other state change of every connection runs the kernel's own alone.
+ * hooks' filter redirects only the calls that store TCP_CLOSE for a
+ * socket whose port bind() locked: every other state change of every
+ * connection, and the close of every connection whose port was picked
+ * for it, runs the kernel's own alone.
  */
 static void closed(struct sock *sk, int state, int want)
 {
@@ -992,10 +994,12 @@ static struct ddemux_hook hooks[] = {
 	REDIRECT(ping_unhash),
 	{ .name = "tcp_set_state", .target = tcp_set_state,
 	  .wrapper = ddemux_tcp_set_state,
-	  .filter_arg = 1, .filter_vals = BIT_ULL(TCP_CLOSE) },
+	  .filter_arg = 1, .filter_vals = BIT_ULL(TCP_CLOSE),
+	  .bindlocked = true },
 	{ .name = "inet_sk_set_state", .target = inet_sk_set_state,
 	  .wrapper = ddemux_inet_sk_set_state,
-	  .filter_arg = 1, .filter_vals = BIT_ULL(TCP_CLOSE) },
+	  .filter_arg = 1, .filter_vals = BIT_ULL(TCP_CLOSE),
+	  .bindlocked = true },
 	REDIRECT(__inet_inherit_port),
 	/* bind, listen, autobind */
 	REDIRECT(inet_csk_get_port),
