@@ -813,8 +813,8 @@ static void uncharge(struct ddemux_registry *reg,
 
 /*
  * @set's port node, created from @sp if need be, with the spares a new
- * port needs (its node and an address node) allocated here if they can
- * be without sleeping; ERR_PTR(-EAGAIN) if the caller is to allocate
+ * port needs (its node and an address node; and the claim's entry)
+ * allocated here if they can be without sleeping; ERR_PTR(-EAGAIN) if the caller is to allocate
  * them and come back, ERR_PTR(-ENOMEM) if the node could not be made.
  * Called under rcu_read_lock(), which keeps the node alive; the caller
  * locks it, and finds again if it is dead.
@@ -827,15 +827,18 @@ static struct ddemux_port *port_get(struct ddemux_registry *reg, u32 key,
 
 	if (port)
 		return port;
-	if (!sp->port || !sp->addr) {
+	if (!sp->port || !sp->addr || !sp->e) {
 		/*
 		 * Under RCU, no lock: a claim that may sleep tries without
-		 * reclaim first, and lets go to allocate if that fails.
+		 * reclaim first, and lets go to allocate if that fails.  The
+		 * entry too, which a new port has none to reuse of, in the
+		 * same go (the claim finds it missing under the lock, else).
 		 */
 		bool sleep = gfpflags_allow_blocking(gfp);
 
-		if (!spares_fill(sp, SPARE_PORT | SPARE_ADDR,
-				 sleep ? gfp_nowait(gfp) : gfp))
+		spares_fill(sp, SPARE_PORT | SPARE_ADDR | SPARE_E,
+			    sleep ? gfp_nowait(gfp) : gfp);
+		if (!sp->port || !sp->addr)
 			return ERR_PTR(sleep ? -EAGAIN : -ENOMEM);
 	}
 	new = sp->port;
