@@ -3523,6 +3523,39 @@ def tcp_closed_client_keeps_bound_set(t):
     check(bound not in tcp_rows(ALICE), "a row left after close")
 
 
+@test("module")
+def tcp_closed_client_gives_picked_port_back(t):
+    """A TCP client whose port the kernel picked (no bind()) gives it back
+    when its connection is reset: its tcp_set_state(TCP_CLOSE) passes
+    ddemux's hook filter without the wrapper (the port is not locked),
+    and inet_put_port()'s hook forgets its set.  No row is left while the
+    socket still exists, and another user may bind the port."""
+    p = t.port()
+    alice, mallory = t.actor(ALICE), t.actor(MALLORY)
+    expect_eq(alice(a_tcp, "l", ("127.0.0.1", p), listen=True), 0, "listener")
+    alice(a_sock, "c", socket.AF_INET, socket.SOCK_STREAM)
+    expect_eq(alice(a_connect, "c", ("127.0.0.1", p)), 0, "connect")
+    c = alice(a_name, "c")[1]
+    check(alice(a_accept, "l"), "accept")
+    mine = "127.0.0.1:%d" % c
+    connected = [mine, "127.0.0.1:%d" % p, "0", "connected"]
+    check(connected in tcp_rows(ALICE),
+          "the client's connection: %s" % tcp_rows(ALICE))
+    expect_eq(alice(a_send, "c", b"unread"), 0, "send")
+    time.sleep(0.2)
+    alice(a_close, "l.child")  # resets the connection
+    for _ in range(30):
+        rows = [r for r in tcp_rows(ALICE) if r[0] == mine]
+        if not rows:
+            break
+        time.sleep(0.1)
+    check(not rows, "the reset client's port is still held: %s" % rows)
+    expect_eq(mallory(a_tcp, "m", ("127.0.0.1", c), ra=True), 0,
+              "another user's bind on the port given back")
+    for n in ("c", "l"):
+        alice(a_close, n)
+
+
 def registry_baseline():
     return sum(1 for _ in open(PROC + "/sockets")) - 1
 
