@@ -814,8 +814,9 @@ static void uncharge(struct ddemux_registry *reg,
 /*
  * @set's port node, created from @sp if need be, with the spares a new
  * port needs (its node and an address node; and the claim's entry)
- * allocated here if they can be without sleeping; ERR_PTR(-EAGAIN) if the caller is to allocate
- * them and come back, ERR_PTR(-ENOMEM) if the node could not be made.
+ * allocated here if they can be without sleeping; ERR_PTR(-EAGAIN) if
+ * the caller is to allocate them and come back, ERR_PTR(-ENOMEM) if the
+ * node could not be made.
  * Called under rcu_read_lock(), which keeps the node alive; the caller
  * locks it, and finds again if it is dead.
  */
