@@ -144,9 +144,9 @@ void ddemux_core_open_gates(void)
 
 /*
  * The redirect: resume in the wrapper, unless the call's filter argument
- * is none of the hook's values, or its socket's port is not locked by
- * bind() where only such a socket's call matters (@bindlocked: tested
- * first, most calls of a filtered function are not for ddemux), or the
+ * is none of the hook's values, or the hook is only for a socket whose
+ * port bind() locked (@bindlocked) and this one's is not (both tested
+ * first: most calls of a filtered function are not for ddemux), or the
  * call comes from ddemux itself (a wrapper calling the original, or a
  * rollback).  It does nothing else, so it needs no recursion protection
  * of its own.
