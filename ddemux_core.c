@@ -355,6 +355,17 @@ static bool l3mdev_accept(const struct net *net, int proto)
 #endif
 }
 
+/* ddemux_aset_set_dev(), inlined where this file builds a set */
+static __always_inline void aset_set_dev(struct net *net, int proto,
+					 struct ddemux_aset *s, int ifindex)
+{
+	s->dev = ifindex;
+	s->mdev = ifindex ? l3mdev_master_ifindex_by_index(net, ifindex) : 0;
+	s->flags &= ~DDEMUX_L3ANY;
+	if (!ifindex && l3mdev_accept(net, proto))
+		s->flags |= DDEMUX_L3ANY;
+}
+
 /**
  * ddemux_aset_set_dev - the device part of a set
  * @net: the namespace of the socket
@@ -368,11 +379,7 @@ static bool l3mdev_accept(const struct net *net, int proto)
 void ddemux_aset_set_dev(struct net *net, int proto, struct ddemux_aset *s,
 			 int ifindex)
 {
-	s->dev = ifindex;
-	s->mdev = ifindex ? l3mdev_master_ifindex_by_index(net, ifindex) : 0;
-	s->flags &= ~DDEMUX_L3ANY;
-	if (!ifindex && l3mdev_accept(net, proto))
-		s->flags |= DDEMUX_L3ANY;
+	aset_set_dev(net, proto, s, ifindex);
 }
 
 /**
@@ -403,7 +410,7 @@ void ddemux_sk_aset_without(struct sock *sk, int proto, u16 lport,
 	if (drop & DDEMUX_DROP_DEV)
 		sv.bound_dev = 0;
 	ddemux_aset_from_view(&sv, s);
-	ddemux_aset_set_dev(sock_net(sk), proto, s, s->dev);
+	aset_set_dev(sock_net(sk), proto, s, s->dev);
 	ddemux_sk_domain(sk, &s->dom);
 }
 

@@ -58,12 +58,17 @@ const char *ddemux_state_name(enum ddemux_state s)
 }
 
 /* Store an IPv4 address: 0.0.0.0 becomes the all-zero wildcard. */
-void ddemux_addr_set_v4(struct in6_addr *a, __be32 v4)
+static __always_inline void addr_set_v4(struct in6_addr *a, __be32 v4)
 {
 	if (v4)
 		ipv6_addr_set_v4mapped(v4, a);
 	else
 		memset(a, 0, sizeof(*a));
+}
+
+void ddemux_addr_set_v4(struct in6_addr *a, __be32 v4)
+{
+	addr_set_v4(a, v4);
 }
 
 bool ddemux_addr_any(const struct in6_addr *a)
@@ -96,6 +101,29 @@ static bool addr_match(const struct in6_addr *a, const struct in6_addr *b)
 	return ipv6_addr_any(a) || ipv6_addr_any(b) || ipv6_addr_equal(a, b);
 }
 
+/* ddemux_aset_set_local(), inlined where this file builds a set */
+static __always_inline void aset_set_local(struct ddemux_aset *s, int family,
+					   __be32 v4, const struct in6_addr *v6,
+					   bool v6only)
+{
+	if (family == AF_INET) {
+		s->fam = DDEMUX_FAM_V4;
+		addr_set_v4(&s->laddr, v4);
+	} else if (ipv6_addr_v4mapped(v6)) {
+		s->fam = DDEMUX_FAM_V4;
+		addr_set_v4(&s->laddr, v6->s6_addr32[3]);
+	} else if (ipv6_addr_any(v6)) {
+		s->fam = v6only ? DDEMUX_FAM_V6 : DDEMUX_FAM_DUAL;
+		memset(&s->laddr, 0, sizeof(s->laddr));
+	} else {
+		s->fam = DDEMUX_FAM_V6;
+		s->laddr = *v6;
+	}
+	s->flags &= ~DDEMUX_GROUP;
+	if (!ipv6_addr_any(&s->laddr) && addr_is_group(&s->laddr))
+		s->flags |= DDEMUX_GROUP;
+}
+
 /**
  * ddemux_aset_set_local - the local part of a set, from socket fields
  * @s: the set
@@ -114,22 +142,20 @@ static bool addr_match(const struct in6_addr *a, const struct in6_addr *b)
 void ddemux_aset_set_local(struct ddemux_aset *s, int family, __be32 v4,
 			   const struct in6_addr *v6, bool v6only)
 {
-	if (family == AF_INET) {
-		s->fam = DDEMUX_FAM_V4;
-		ddemux_addr_set_v4(&s->laddr, v4);
-	} else if (ipv6_addr_v4mapped(v6)) {
-		s->fam = DDEMUX_FAM_V4;
-		ddemux_addr_set_v4(&s->laddr, v6->s6_addr32[3]);
-	} else if (ipv6_addr_any(v6)) {
-		s->fam = v6only ? DDEMUX_FAM_V6 : DDEMUX_FAM_DUAL;
-		memset(&s->laddr, 0, sizeof(s->laddr));
-	} else {
-		s->fam = DDEMUX_FAM_V6;
-		s->laddr = *v6;
-	}
-	s->flags &= ~DDEMUX_GROUP;
-	if (!ipv6_addr_any(&s->laddr) && addr_is_group(&s->laddr))
-		s->flags |= DDEMUX_GROUP;
+	aset_set_local(s, family, v4, v6, v6only);
+}
+
+static __always_inline void aset_set_remote(struct ddemux_aset *s, int family,
+					    __be32 v4, const struct in6_addr *v6,
+					    u16 port)
+{
+	if (family == AF_INET)
+		addr_set_v4(&s->raddr, v4);
+	else if (ipv6_addr_v4mapped(v6))
+		addr_set_v4(&s->raddr, v6->s6_addr32[3]);
+	else
+		s->raddr = *v6;
+	s->rport = port;
 }
 
 /**
@@ -146,13 +172,7 @@ void ddemux_aset_set_local(struct ddemux_aset *s, int family, __be32 v4,
 void ddemux_aset_set_remote(struct ddemux_aset *s, int family, __be32 v4,
 			    const struct in6_addr *v6, u16 port)
 {
-	if (family == AF_INET)
-		ddemux_addr_set_v4(&s->raddr, v4);
-	else if (ipv6_addr_v4mapped(v6))
-		ddemux_addr_set_v4(&s->raddr, v6->s6_addr32[3]);
-	else
-		s->raddr = *v6;
-	s->rport = port;
+	aset_set_remote(s, family, v4, v6, port);
 }
 
 /*
@@ -162,7 +182,7 @@ void ddemux_aset_set_remote(struct ddemux_aset *s, int family, __be32 v4,
  * ident and local address alone, ping_lookup(), so a connected ping
  * socket receives from anyone).
  */
-void ddemux_aset_normalise(struct ddemux_aset *s)
+static __always_inline void aset_normalise(struct ddemux_aset *s)
 {
 	if (s->proto == DDEMUX_PING) {
 		memset(&s->raddr, 0, sizeof(s->raddr));
@@ -179,6 +199,11 @@ void ddemux_aset_normalise(struct ddemux_aset *s)
 	if (!ipv6_addr_any(&s->raddr))
 		s->fam &= ipv6_addr_v4mapped(&s->raddr) ? DDEMUX_FAM_V4 :
 							  DDEMUX_FAM_V6;
+}
+
+void ddemux_aset_normalise(struct ddemux_aset *s)
+{
+	aset_normalise(s);
 }
 
 /**
@@ -204,16 +229,15 @@ void ddemux_aset_from_view(const struct ddemux_sock_view *sv,
 	memset(s, 0, sizeof(*s));
 	s->proto = sv->proto;
 	s->lport = sv->lport;
-	ddemux_aset_set_local(s, sv->family, sv->v4_rcv_saddr,
-			      sv->v6_rcv_saddr,
-			      sv->v6only || sv->proto == DDEMUX_PING);
+	aset_set_local(s, sv->family, sv->v4_rcv_saddr, sv->v6_rcv_saddr,
+		       sv->v6only || sv->proto == DDEMUX_PING);
 	if (ddemux_proto_tcp_like(sv->proto))
 		connected = sv->state != TCP_CLOSE && sv->state != TCP_LISTEN;
 	else
 		connected = sv->state == TCP_ESTABLISHED;
 	if (connected) {
-		ddemux_aset_set_remote(s, sv->family, sv->v4_daddr,
-				       sv->v6_daddr, sv->rport);
+		aset_set_remote(s, sv->family, sv->v4_daddr, sv->v6_daddr,
+				sv->rport);
 		s->state = DDEMUX_CONNECTED;
 	} else if (ddemux_proto_tcp_like(sv->proto) &&
 		   sv->state == TCP_LISTEN) {
@@ -224,7 +248,7 @@ void ddemux_aset_from_view(const struct ddemux_sock_view *sv,
 		s->flags |= DDEMUX_GROUP;
 	s->dev = sv->bound_dev;
 	s->flags |= sv->flags & (DDEMUX_OPTIN | DDEMUX_KERNEL | DDEMUX_MPTCP);
-	ddemux_aset_normalise(s);
+	aset_normalise(s);
 }
 
 /*
