@@ -71,6 +71,7 @@
 #include <linux/rculist.h>
 #include <linux/rhashtable.h>
 #include <linux/jhash.h>
+#include <linux/hash.h>
 #include <net/ipv6.h>
 
 #include "ddemux.h"
@@ -210,11 +211,19 @@ static int addr_cmp(struct rhashtable_compare_arg *arg, const void *obj)
 	       !ipv6_addr_equal(&a->key.laddr, &k->laddr);
 }
 
+/*
+ * An owner is a socket's address, which no user chooses: a multiplicative
+ * hash of it and the seed does, in a few instructions, what jhash does in
+ * some thirty.  The top half of the product, which every bit of the key
+ * reaches, is the hash.  The tables whose keys users choose (ports,
+ * addresses) keep jhash: a seed they cannot learn is what keeps them from
+ * making a chain long enough to fail others' inserts.
+ */
 static u32 owner_hash(const void *data, u32 len, u32 seed)
 {
 	u64 v = (unsigned long)*(const void *const *)data;
 
-	return jhash_2words((u32)v, (u32)(v >> 32), seed);
+	return hash_64(v ^ seed, 32);
 }
 
 static int owner_cmp(struct rhashtable_compare_arg *arg, const void *obj)
