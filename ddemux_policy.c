@@ -145,6 +145,7 @@ void ddemux_aset_set_local(struct ddemux_aset *s, int family, __be32 v4,
 	aset_set_local(s, family, v4, v6, v6only);
 }
 
+/* ddemux_aset_set_remote(), inlined where this file builds a set */
 static __always_inline void aset_set_remote(struct ddemux_aset *s, int family,
 					    __be32 v4, const struct in6_addr *v6,
 					    u16 port)
@@ -201,6 +202,7 @@ static __always_inline void aset_normalise(struct ddemux_aset *s)
 							  DDEMUX_FAM_V6;
 }
 
+/* aset_normalise(), for the other files */
 void ddemux_aset_normalise(struct ddemux_aset *s)
 {
 	aset_normalise(s);
